@@ -1,0 +1,3 @@
+//! kubeseed: render(spec, seed) -> files, then write them atomically.
+pub mod keys;
+pub mod model;
