@@ -20,6 +20,13 @@ const SALT: &[u8] = b"kubeseed/v1";
 /// The 64 hex characters of a seed file, without anything else.
 const SEED_HEX_LEN: usize = 64;
 
+/// The seeds of `examples/`: public, so anything rendered from them is
+/// public too. `render` warns when it sees one.
+pub const PUBLIC_DEMO_SEEDS: [&str; 2] = [
+    "811d59a5b89383002695676cc450b7c7087c9bfd6bb24d99a038c035e3aa7059",
+    "6c4dd44cef4386f25925f85be0303e29a21881882e393d33e70059fd21e2524f",
+];
+
 /// The secret seed a render is a function of. Never printed: `Debug` is
 /// redacted and the bytes are zeroed on drop.
 #[derive(Clone)]
@@ -79,6 +86,12 @@ impl Seed {
         hex::decode_to_slice(text, bytes.as_mut_slice())
             .map_err(|_| SeedProblem::NotHex { position: 1 })?;
         Ok(Seed(bytes))
+    }
+
+    /// True for the published seeds of `examples/` (see [`PUBLIC_DEMO_SEEDS`]).
+    pub fn is_public_demo(&self) -> bool {
+        let hex = hex::encode(self.0.as_slice());
+        PUBLIC_DEMO_SEEDS.contains(&hex.as_str())
     }
 
     /// A fresh seed from the operating system's RNG (`kubeseed init` only).
