@@ -2,3 +2,4 @@
 pub mod fileset;
 pub mod keys;
 pub mod model;
+pub mod write;
