@@ -273,11 +273,7 @@ pub fn read_tree(out: &Path) -> Result<BTreeMap<String, (Vec<u8>, u32)>, WriteEr
             let mut bytes = Vec::new();
             std::fs::File::from(fd)
                 .read_to_end(&mut bytes)
-                .map_err(|e| WriteError::Io {
-                    action: "read",
-                    path: path.clone(),
-                    err: e,
-                })?;
+                .map_err(|e| std_io_err("read", &path, e))?;
             tree.insert(
                 key.to_string(),
                 (bytes, Mode::from_raw_mode(st.st_mode).bits()),
@@ -672,6 +668,14 @@ fn io_err(action: &'static str, path: &Path, e: Errno) -> WriteError {
     }
 }
 
+fn std_io_err(action: &'static str, path: &Path, err: io::Error) -> WriteError {
+    WriteError::Io {
+        action,
+        path: path.to_path_buf(),
+        err,
+    }
+}
+
 fn is_symlink(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
@@ -709,17 +713,9 @@ fn write_file(
     .map_err(|e| io_err("create", path, e))?;
     rfs::fchmod(&fd, mode).map_err(|e| io_err("set the mode of", path, e))?;
     let mut file = std::fs::File::from(fd);
-    let io = |err| WriteError::Io {
-        action: "write",
-        path: path.to_path_buf(),
-        err,
-    };
-    file.write_all(bytes).map_err(io)?;
-    file.sync_all().map_err(|err| WriteError::Io {
-        action: "sync",
-        path: path.to_path_buf(),
-        err,
-    })
+    file.write_all(bytes)
+        .map_err(|e| std_io_err("write", path, e))?;
+    file.sync_all().map_err(|e| std_io_err("sync", path, e))
 }
 
 /// Names in a directory, without `.` and `..`, sorted so walks and errors are deterministic.
@@ -802,11 +798,7 @@ fn read_index_paths(out_fd: BorrowedFd<'_>, out: &Path) -> Result<BTreeSet<Strin
     let mut bytes = Vec::new();
     std::fs::File::from(fd)
         .read_to_end(&mut bytes)
-        .map_err(|err| WriteError::Io {
-            action: "read",
-            path: path.clone(),
-            err,
-        })?;
+        .map_err(|e| std_io_err("read", &path, e))?;
     let foreign = |reason: String| WriteError::ForeignIndex {
         out: out.to_path_buf(),
         reason,
