@@ -810,8 +810,8 @@ impl<'a> Check<'a> {
                 at,
                 "version",
                 format!(
-                    "expected the integer {SPEC_VERSION}, found a {}",
-                    other.type_str()
+                    "expected the integer {SPEC_VERSION}, found {}",
+                    a(other.type_str())
                 ),
                 Some(format!("write version = {SPEC_VERSION} (no quotes)")),
             )),
@@ -1639,7 +1639,7 @@ impl<'a> Check<'a> {
                 self.err(
                     Some(value.span()),
                     key,
-                    format!("expected an RFC 3339 time, found a {}", other.type_str()),
+                    format!("expected an RFC 3339 time, found {}", a(other.type_str())),
                     Some(format!(
                         "write it as a quoted string, e.g. {} = {example}",
                         leaf(key)
@@ -1945,6 +1945,16 @@ impl<'a> Check<'a> {
 // ---------------------------------------------------------------------------------------
 // Value syntax. Each returns (message, hint) or (reason, hint) for the caller to place.
 // ---------------------------------------------------------------------------------------
+
+/// "a string", "an integer": for TOML type names in messages.
+fn a(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {noun}")
+}
 
 fn overlaps(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
@@ -3473,7 +3483,7 @@ not_before = "2026-11-25T00:00:00Z"
         );
         let p = bad(
             "not_before = 1764028800",
-            "expected an RFC 3339 time, found a integer",
+            "expected an RFC 3339 time, found an integer",
         );
         assert_eq!(
             hint(&p),
