@@ -17,6 +17,7 @@
 
 pub mod derive;
 pub mod detkeygen;
+pub mod duration;
 pub mod error;
 pub mod fileset;
 pub mod issue;
