@@ -16,14 +16,31 @@ pub enum Error {
     /// Every problem found in the spec, at once.
     Spec(SpecErrors),
     /// An input file could not be read.
-    Read { path: PathBuf, what: &'static str, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        what: &'static str,
+        source: std::io::Error,
+    },
     /// The seed is missing or malformed. `origin` says where it came from
     /// (a file path, or `$KUBESEED_SEED`).
-    Seed { origin: String, problem: String, hint: String },
+    Seed {
+        origin: String,
+        problem: String,
+        hint: String,
+    },
     /// `pki.external_ca` was refused.
-    ExternalCa { path: PathBuf, key: &'static str, problem: String, hint: String },
+    ExternalCa {
+        path: PathBuf,
+        key: &'static str,
+        problem: String,
+        hint: String,
+    },
     /// `kubeseed init` would overwrite something, or could not write.
-    Init { path: PathBuf, problem: String, hint: String },
+    Init {
+        path: PathBuf,
+        problem: String,
+        hint: String,
+    },
     Issue(IssueError),
     Render(RenderError),
     Write(WriteError),
@@ -33,9 +50,9 @@ impl Error {
     /// The second line of the message: what would be right.
     pub fn hint(&self) -> Option<&str> {
         match self {
-            Error::Seed { hint, .. } | Error::ExternalCa { hint, .. } | Error::Init { hint, .. } => {
-                Some(hint)
-            }
+            Error::Seed { hint, .. }
+            | Error::ExternalCa { hint, .. }
+            | Error::Init { hint, .. } => Some(hint),
             _ => None,
         }
     }
@@ -48,8 +65,12 @@ impl fmt::Display for Error {
             Error::Read { path, what, source } => {
                 write!(f, "cannot read {what} {}: {source}", path.display())
             }
-            Error::Seed { origin, problem, .. } => write!(f, "{origin}: {problem}"),
-            Error::ExternalCa { path, key, problem, .. } => {
+            Error::Seed {
+                origin, problem, ..
+            } => write!(f, "{origin}: {problem}"),
+            Error::ExternalCa {
+                path, key, problem, ..
+            } => {
                 write!(f, "{}: {key}: {problem}", path.display())
             }
             Error::Init { path, problem, .. } => write!(f, "{}: {problem}", path.display()),

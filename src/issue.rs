@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyIdMethod, KeyUsagePurpose, PublicKeyData, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyIdMethod, KeyUsagePurpose, PublicKeyData, SanType, SerialNumber,
 };
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -82,7 +82,9 @@ pub enum IssueError {
 impl fmt::Display for IssueError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            IssueError::Key { asset, source } => write!(f, "cannot derive the key of {asset}: {source}"),
+            IssueError::Key { asset, source } => {
+                write!(f, "cannot derive the key of {asset}: {source}")
+            }
             IssueError::Rcgen(m) => write!(f, "cannot build a certificate: {m}"),
             IssueError::MissingCa(id) => write!(f, "internal error: CA {id:?} was not issued"),
         }
@@ -114,7 +116,9 @@ pub fn issue(model: &Model, seed: &Seed, external: Option<ExternalCa>) -> Result
     }
     let mut leaves = Vec::with_capacity(model.leaves.len());
     for row in &model.leaves {
-        let ca = cas.get(&row.issuer).ok_or(IssueError::MissingCa(row.issuer))?;
+        let ca = cas
+            .get(&row.issuer)
+            .ok_or(IssueError::MissingCa(row.issuer))?;
         leaves.push(issue_leaf(model, seed, row, ca)?);
     }
     let sa = derive_key(model, seed, "sa")?;
@@ -163,16 +167,27 @@ fn self_signed_ca(model: &Model, seed: &Seed, row: CaRow) -> Result<IssuedCa, Is
     })
 }
 
-fn issue_leaf(model: &Model, seed: &Seed, row: &LeafRow, ca: &IssuedCa) -> Result<IssuedLeaf, IssueError> {
+fn issue_leaf(
+    model: &Model,
+    seed: &Seed,
+    row: &LeafRow,
+    ca: &IssuedCa,
+) -> Result<IssuedLeaf, IssueError> {
     let key = derive_key(model, seed, &row.asset)?;
     let orgs: Vec<&str> = row.orgs.iter().map(String::as_str).collect();
     let mut params = base_params(model.not_before, model.cert_not_after, &orgs, &row.cn, &key)?;
     params.is_ca = IsCa::ExplicitNoCa;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     params.extended_key_usages = match row.profile {
         Profile::Server => vec![ExtendedKeyUsagePurpose::ServerAuth],
         Profile::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
-        Profile::ServerClient => vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth],
+        Profile::ServerClient => vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ],
     };
     params.use_authority_key_identifier_extension = true;
     params.subject_alt_names = sans(&row.sans)?;
@@ -191,7 +206,11 @@ fn issue_leaf(model: &Model, seed: &Seed, row: &LeafRow, ca: &IssuedCa) -> Resul
     let cert = params
         .signed_by(&key, &issuer)
         .map_err(|e| IssueError::Rcgen(format!("{}: {e}", row.asset)))?;
-    Ok(IssuedLeaf { row: row.clone(), cert_pem: pem_encode("CERTIFICATE", cert.der()), key })
+    Ok(IssuedLeaf {
+        row: row.clone(),
+        cert_pem: pem_encode("CERTIFICATE", cert.der()),
+        key,
+    })
 }
 
 /// Subject (O before CN, as Go orders a pkix.Name), validity and the
@@ -206,7 +225,9 @@ fn base_params(
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     if orgs.len() > 1 {
-        return Err(IssueError::Rcgen(format!("{cn}: more than one organization is not supported")));
+        return Err(IssueError::Rcgen(format!(
+            "{cn}: more than one organization is not supported"
+        )));
     }
     for o in orgs {
         dn.push(DnType::OrganizationName, *o);

@@ -37,11 +37,13 @@ use spec::Spec;
 /// Renders everything for `spec` from `seed`, in memory.
 pub fn render(spec: &Spec, seed: &Seed, external_ca: Option<ExternalCa>) -> Result<FileSet, Error> {
     let model = model::Model::from_spec(spec);
-    let token = seed.bootstrap_token(model.token_generation).map_err(|e| Error::Seed {
-        origin: "bootstrap_token.generation".into(),
-        problem: e.to_string(),
-        hint: "bump bootstrap_token.generation".into(),
-    })?;
+    let token = seed
+        .bootstrap_token(model.token_generation)
+        .map_err(|e| Error::Seed {
+            origin: "bootstrap_token.generation".into(),
+            problem: e.to_string(),
+            hint: "bump bootstrap_token.generation".into(),
+        })?;
     let pki = issue::issue(&model, seed, external_ca)?;
     let templates = render::Templates::embedded()?;
     Ok(render::render(&model, &pki, &token, &templates)?)

@@ -58,7 +58,8 @@ pub fn seed(
         let seed = Seed::from_hex(&text).map_err(|p| Error::Seed {
             origin,
             problem: p.to_string(),
-            hint: "set it to the 64 hex characters of the seed, e.g. KUBESEED_SEED=$(cat seed)".into(),
+            hint: "set it to the 64 hex characters of the seed, e.g. KUBESEED_SEED=$(cat seed)"
+                .into(),
         })?;
         return Ok((seed, Vec::new()));
     }
@@ -76,7 +77,11 @@ pub fn seed(
 
 fn seed_file(path: &Path, what: &'static str) -> Result<(Seed, Vec<String>), Error> {
     let origin = path.display().to_string();
-    let meta = fs::metadata(path).map_err(|source| Error::Read { path: path.to_path_buf(), what, source })?;
+    let meta = fs::metadata(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        what,
+        source,
+    })?;
     if !meta.is_file() {
         return Err(Error::Seed {
             origin,
@@ -89,11 +94,18 @@ fn seed_file(path: &Path, what: &'static str) -> Result<(Seed, Vec<String>), Err
     if meta.len() > 66 {
         return Err(Error::Seed {
             origin,
-            problem: format!("has {} bytes; a seed file is 64 hex characters and a newline", meta.len()),
+            problem: format!(
+                "has {} bytes; a seed file is 64 hex characters and a newline",
+                meta.len()
+            ),
             hint: "check that this is the seed file (`kubeseed init` writes one)".into(),
         });
     }
-    let text = fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), what, source })?;
+    let text = fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        what,
+        source,
+    })?;
     let seed = Seed::from_hex(&text).map_err(|p| Error::Seed {
         origin: origin.clone(),
         problem: p.to_string(),
@@ -126,8 +138,14 @@ pub fn external_ca(ext: &spec::ExternalCa, spec_dir: &Path) -> Result<ExternalCa
         problem,
         hint: hint.to_string(),
     };
-    let blocks: Vec<_> = pem_blocks(&cert_text)
-        .map_err(|p| refuse(&cert_path, "pki.external_ca.cert", p, "give a PEM file with one CERTIFICATE block"))?;
+    let blocks: Vec<_> = pem_blocks(&cert_text).map_err(|p| {
+        refuse(
+            &cert_path,
+            "pki.external_ca.cert",
+            p,
+            "give a PEM file with one CERTIFICATE block",
+        )
+    })?;
     let der = match blocks.as_slice() {
         [(tag, der)] if tag == "CERTIFICATE" => der.clone(),
         [] => {
@@ -142,13 +160,21 @@ pub fn external_ca(ext: &spec::ExternalCa, spec_dir: &Path) -> Result<ExternalCa
             return Err(refuse(
                 &cert_path,
                 "pki.external_ca.cert",
-                format!("holds {} PEM blocks; expected exactly one CERTIFICATE", blocks.len()),
+                format!(
+                    "holds {} PEM blocks; expected exactly one CERTIFICATE",
+                    blocks.len()
+                ),
                 "give only the CA certificate, not a bundle or a key",
             ))
         }
     };
     let (_, cert) = X509Certificate::from_der(&der).map_err(|e| {
-        refuse(&cert_path, "pki.external_ca.cert", format!("is not a valid X.509 certificate: {e}"), "give the PEM file of the CA certificate")
+        refuse(
+            &cert_path,
+            "pki.external_ca.cert",
+            format!("is not a valid X.509 certificate: {e}"),
+            "give the PEM file of the CA certificate",
+        )
     })?;
     let is_ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
     if !is_ca {
@@ -175,9 +201,19 @@ pub fn external_ca(ext: &spec::ExternalCa, spec_dir: &Path) -> Result<ExternalCa
         source,
     })?;
     let key = PrivateKey::from_pem(&key_text).map_err(|e| {
-        refuse(&key_path, "pki.external_ca.key", e.to_string(), "give the CA's unencrypted PEM private key (RSA, or ECDSA P-256/P-384)")
+        refuse(
+            &key_path,
+            "pki.external_ca.key",
+            e.to_string(),
+            "give the CA's unencrypted PEM private key (RSA, or ECDSA P-256/P-384)",
+        )
     })?;
-    let cert_public = cert.tbs_certificate.subject_pki.subject_public_key.data.as_ref();
+    let cert_public = cert
+        .tbs_certificate
+        .subject_pki
+        .subject_public_key
+        .data
+        .as_ref();
     if cert_public != rcgen::PublicKeyData::der_bytes(&key) {
         return Err(refuse(
             &key_path,
@@ -195,7 +231,11 @@ fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut blocks = Vec::new();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
-        let Some(tag) = line.trim().strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----")) else {
+        let Some(tag) = line
+            .trim()
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        else {
             continue;
         };
         let end = format!("-----END {tag}-----");

@@ -147,8 +147,16 @@ fn init(dir: &Path) -> Result<(), Error> {
     // The seed first: if anything fails after it, the user still has a
     // secret they can keep, and nothing was overwritten.
     create_new(&seed_path, seed.to_file_text().as_bytes(), 0o600)?;
-    create_new(&ignore_path, b"# The seed is the root secret of this cluster: never commit it.\nseed\n", 0o644)?;
-    create_new(&spec_path, spec::default_spec_toml(&name, &rfc3339(hour)).as_bytes(), 0o644)?;
+    create_new(
+        &ignore_path,
+        b"# The seed is the root secret of this cluster: never commit it.\nseed\n",
+        0o644,
+    )?;
+    create_new(
+        &spec_path,
+        spec::default_spec_toml(&name, &rfc3339(hour)).as_bytes(),
+        0o644,
+    )?;
     println!(
         "wrote {}, {} (mode 0600) and {}\nnext: kubeseed render {} --out {}",
         spec_path.display(),
@@ -168,7 +176,13 @@ fn cluster_name_for(dir: &Path) -> String {
         .unwrap_or_default();
     let name: String = base
         .chars()
-        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(63)
         .collect();
     let name = name.trim_matches('-').to_string();

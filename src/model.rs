@@ -67,9 +67,24 @@ pub struct CaRow {
 }
 
 pub const CAS: [CaRow; 3] = [
-    CaRow { id: CaId::Kubernetes, asset: "ca", cn: "kubernetes", path: "pki/ca" },
-    CaRow { id: CaId::FrontProxy, asset: "front-proxy-ca", cn: "front-proxy-ca", path: "pki/front-proxy-ca" },
-    CaRow { id: CaId::Etcd, asset: "etcd-ca", cn: "etcd-ca", path: "pki/etcd/ca" },
+    CaRow {
+        id: CaId::Kubernetes,
+        asset: "ca",
+        cn: "kubernetes",
+        path: "pki/ca",
+    },
+    CaRow {
+        id: CaId::FrontProxy,
+        asset: "front-proxy-ca",
+        cn: "front-proxy-ca",
+        path: "pki/front-proxy-ca",
+    },
+    CaRow {
+        id: CaId::Etcd,
+        asset: "etcd-ca",
+        cn: "etcd-ca",
+        path: "pki/etcd/ca",
+    },
 ];
 
 /// Extended key usages of a leaf certificate.
@@ -179,7 +194,13 @@ fn leaves(spec: &Spec) -> Vec<LeafRow> {
             CaId::Kubernetes,
             pair("pki/apiserver-kubelet-client"),
         ),
-        client("front-proxy-client", "front-proxy-client", &[], CaId::FrontProxy, pair("pki/front-proxy-client")),
+        client(
+            "front-proxy-client",
+            "front-proxy-client",
+            &[],
+            CaId::FrontProxy,
+            pair("pki/front-proxy-client"),
+        ),
         client(
             "etcd-healthcheck-client",
             "kube-etcd-healthcheck-client",
@@ -194,7 +215,13 @@ fn leaves(spec: &Spec) -> Vec<LeafRow> {
             CaId::Etcd,
             pair("pki/apiserver-etcd-client"),
         ),
-        client("admin", "kubernetes-admin", &["kubeadm:cluster-admins"], CaId::Kubernetes, conf("admin")),
+        client(
+            "admin",
+            "kubernetes-admin",
+            &["kubeadm:cluster-admins"],
+            CaId::Kubernetes,
+            conf("admin"),
+        ),
         client(
             "super-admin",
             "kubernetes-super-admin",
@@ -209,12 +236,22 @@ fn leaves(spec: &Spec) -> Vec<LeafRow> {
             CaId::Kubernetes,
             conf("controller-manager"),
         ),
-        client("scheduler", "system:kube-scheduler", &[], CaId::Kubernetes, conf("scheduler")),
+        client(
+            "scheduler",
+            "system:kube-scheduler",
+            &[],
+            CaId::Kubernetes,
+            conf("scheduler"),
+        ),
     ];
     for c in &spec.controllers {
         let mut dns = vec![c.name.clone(), "localhost".to_string()];
         dns.extend(c.dns_names.iter().cloned());
-        let ips = [c.address, IpAddr::from([127, 0, 0, 1]), IpAddr::from(std::net::Ipv6Addr::LOCALHOST)];
+        let ips = [
+            c.address,
+            IpAddr::from([127, 0, 0, 1]),
+            IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        ];
         let sans = ordered_sans(dns, ips);
         for (kind, file) in [("etcd-server", "server"), ("etcd-peer", "peer")] {
             rows.push(LeafRow {
@@ -284,7 +321,11 @@ mod tests {
     fn sans_sorted_dns_then_ips_in_order() {
         let sans = ordered_sans(
             vec!["b".into(), "a".into(), "b".into()],
-            ["10.0.0.2".parse().unwrap(), "10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()],
+            [
+                "10.0.0.2".parse().unwrap(),
+                "10.0.0.1".parse().unwrap(),
+                "10.0.0.2".parse().unwrap(),
+            ],
         );
         let text: Vec<String> = sans.iter().map(|h| h.to_string()).collect();
         assert_eq!(text, ["a", "b", "10.0.0.2", "10.0.0.1"]);

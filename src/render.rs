@@ -66,7 +66,8 @@ impl Templates {
         env.set_keep_trailing_newline(true);
         env.add_filter("yaml", yaml_scalar);
         for (id, text) in EMBEDDED {
-            env.add_template(id, text).map_err(|e| template_error(id, &e))?;
+            env.add_template(id, text)
+                .map_err(|e| template_error(id, &e))?;
         }
         Ok(Templates { env })
     }
@@ -88,7 +89,10 @@ fn template_error(id: &str, e: &minijinja::Error) -> RenderError {
         message.push_str(&format!(": {s}"));
         source = s.source();
     }
-    RenderError::Template { id: id.to_string(), message }
+    RenderError::Template {
+        id: id.to_string(),
+        message,
+    }
 }
 
 /// LF only, exactly one trailing newline.
@@ -108,7 +112,10 @@ fn yaml_scalar(value: String) -> String {
         && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:@".contains(c))
-        && value.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
         && !matches!(
             value.to_ascii_lowercase().as_str(),
             "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
@@ -159,8 +166,14 @@ pub fn render(
             }
         }
     }
-    files.insert("pki/sa.key", File::secret(Kind::PrivateKey, pki.sa.to_pem().as_bytes().to_vec()))?;
-    files.insert("pki/sa.pub", File::public(Kind::PublicKey, pki.sa.public_key_pem().into_bytes()))?;
+    files.insert(
+        "pki/sa.key",
+        File::secret(Kind::PrivateKey, pki.sa.to_pem().as_bytes().to_vec()),
+    )?;
+    files.insert(
+        "pki/sa.pub",
+        File::public(Kind::PublicKey, pki.sa.public_key_pem().into_bytes()),
+    )?;
     let bootstrap = templates.render(
         KUBECONFIG,
         context! {
@@ -184,9 +197,20 @@ fn kubernetes_ca(pki: &Pki) -> Result<&IssuedCa, RenderError> {
         .ok_or_else(|| RenderError::Missing("the Kubernetes CA".into()))
 }
 
-fn add_pair(files: &mut FileSet, path: &str, cert_pem: &str, key: &PrivateKey) -> Result<(), RenderError> {
-    files.insert(&format!("{path}.crt"), File::public(Kind::Certificate, cert_pem.as_bytes().to_vec()))?;
-    files.insert(&format!("{path}.key"), File::secret(Kind::PrivateKey, key.to_pem().as_bytes().to_vec()))?;
+fn add_pair(
+    files: &mut FileSet,
+    path: &str,
+    cert_pem: &str,
+    key: &PrivateKey,
+) -> Result<(), RenderError> {
+    files.insert(
+        &format!("{path}.crt"),
+        File::public(Kind::Certificate, cert_pem.as_bytes().to_vec()),
+    )?;
+    files.insert(
+        &format!("{path}.key"),
+        File::secret(Kind::PrivateKey, key.to_pem().as_bytes().to_vec()),
+    )?;
     Ok(())
 }
 
@@ -205,7 +229,9 @@ mod tests {
     #[test]
     fn strict_undefined_is_an_error() {
         let t = Templates::embedded().unwrap();
-        let err = t.render(KUBECONFIG, context! { server => "https://x:6443" }).unwrap_err();
+        let err = t
+            .render(KUBECONFIG, context! { server => "https://x:6443" })
+            .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains(KUBECONFIG), "{msg}");
         assert!(msg.contains("undefined"), "{msg}");
@@ -214,10 +240,16 @@ mod tests {
     #[test]
     fn yaml_scalars() {
         assert_eq!(yaml_scalar("https://a.b:6443".into()), "https://a.b:6443");
-        assert_eq!(yaml_scalar("system:kube-scheduler".into()), "system:kube-scheduler");
+        assert_eq!(
+            yaml_scalar("system:kube-scheduler".into()),
+            "system:kube-scheduler"
+        );
         assert_eq!(yaml_scalar("123".into()), "\"123\"");
         assert_eq!(yaml_scalar("no".into()), "\"no\"");
-        assert_eq!(yaml_scalar("https://[::1]:6443".into()), "\"https://[::1]:6443\"");
+        assert_eq!(
+            yaml_scalar("https://[::1]:6443".into()),
+            "\"https://[::1]:6443\""
+        );
         assert_eq!(yaml_scalar("".into()), "\"\"");
     }
 

