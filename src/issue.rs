@@ -77,6 +77,7 @@ pub enum IssueError {
     Key { asset: String, source: KeyError },
     Rcgen(String),
     MissingCa(CaId),
+    MissingKey(String),
 }
 
 impl fmt::Display for IssueError {
@@ -87,6 +88,9 @@ impl fmt::Display for IssueError {
             }
             IssueError::Rcgen(m) => write!(f, "cannot build a certificate: {m}"),
             IssueError::MissingCa(id) => write!(f, "internal error: CA {id:?} was not issued"),
+            IssueError::MissingKey(asset) => {
+                write!(f, "internal error: no key was derived for {asset}")
+            }
         }
     }
 }
@@ -95,6 +99,19 @@ impl std::error::Error for IssueError {}
 
 /// Derives every key and issues every certificate of the model.
 pub fn issue(model: &Model, seed: &Seed, external: Option<ExternalCa>) -> Result<Pki, IssueError> {
+    let mut assets: Vec<&str> = CAS
+        .iter()
+        .filter(|row| !(row.id == CaId::Kubernetes && external.is_some()))
+        .map(|row| row.asset)
+        .collect();
+    assets.extend(model.leaves.iter().map(|row| row.asset.as_str()));
+    assets.push(SA_ASSET);
+    let mut keys = derive_keys(model, seed, &assets)?;
+    let mut take = |asset: &str| {
+        keys.remove(asset)
+            .ok_or_else(|| IssueError::MissingKey(asset.to_string()))
+    };
+
     let mut external = external;
     let mut cas = BTreeMap::new();
     for row in CAS {
@@ -109,7 +126,8 @@ pub fn issue(model: &Model, seed: &Seed, external: Option<ExternalCa>) -> Result
             },
             (_, ext) => {
                 external = ext;
-                self_signed_ca(model, seed, row)?
+                let key = take(row.asset)?;
+                self_signed_ca(model, seed, row, key)?
             }
         };
         cas.insert(ca.row.id, ca);
@@ -119,10 +137,48 @@ pub fn issue(model: &Model, seed: &Seed, external: Option<ExternalCa>) -> Result
         let ca = cas
             .get(&row.issuer)
             .ok_or(IssueError::MissingCa(row.issuer))?;
-        leaves.push(issue_leaf(model, seed, row, ca)?);
+        leaves.push(issue_leaf(model, seed, row, ca, take(&row.asset)?)?);
     }
-    let sa = derive_key(model, seed, "sa")?;
+    let sa = take(SA_ASSET)?;
     Ok(Pki { cas, leaves, sa })
+}
+
+/// The service-account key pair's asset id.
+const SA_ASSET: &str = "sa";
+
+/// Derives the keys of `assets`, spread over the machine's cores: each key
+/// depends only on its own seed, so the order of work cannot change a byte,
+/// and RSA prime searches are what makes a render slow.
+fn derive_keys(
+    model: &Model,
+    seed: &Seed,
+    assets: &[&str],
+) -> Result<BTreeMap<String, PrivateKey>, IssueError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, assets.len().max(1));
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    assets
+                        .iter()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|asset| Ok((asset.to_string(), derive_key(model, seed, asset)?)))
+                        .collect::<Result<Vec<_>, IssueError>>()
+                })
+            })
+            .collect();
+        let mut keys = BTreeMap::new();
+        for worker in workers {
+            let derived = worker
+                .join()
+                .map_err(|_| IssueError::Rcgen("a key derivation thread panicked".into()))??;
+            keys.extend(derived);
+        }
+        Ok(keys)
+    })
 }
 
 fn derive_key(model: &Model, seed: &Seed, asset: &str) -> Result<PrivateKey, IssueError> {
@@ -133,8 +189,12 @@ fn derive_key(model: &Model, seed: &Seed, asset: &str) -> Result<PrivateKey, Iss
     })
 }
 
-fn self_signed_ca(model: &Model, seed: &Seed, row: CaRow) -> Result<IssuedCa, IssueError> {
-    let key = derive_key(model, seed, row.asset)?;
+fn self_signed_ca(
+    model: &Model,
+    seed: &Seed,
+    row: CaRow,
+    key: PrivateKey,
+) -> Result<IssuedCa, IssueError> {
     let mut params = base_params(model.not_before, model.ca_not_after, &[], row.cn, &key)?;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![
@@ -172,8 +232,8 @@ fn issue_leaf(
     seed: &Seed,
     row: &LeafRow,
     ca: &IssuedCa,
+    key: PrivateKey,
 ) -> Result<IssuedLeaf, IssueError> {
-    let key = derive_key(model, seed, &row.asset)?;
     let orgs: Vec<&str> = row.orgs.iter().map(String::as_str).collect();
     let mut params = base_params(model.not_before, model.cert_not_after, &orgs, &row.cn, &key)?;
     params.is_ca = IsCa::ExplicitNoCa;
