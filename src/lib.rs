@@ -1,3 +1,50 @@
-//! kubeseed: render(spec, seed) -> files, then write them atomically.
+//! kubeseed renders a Kubernetes cluster's bootstrap assets from a spec and
+//! a seed. The pipeline runs one way, each stage a pure function of the
+//! previous one; only the last touches the output directory:
+//!
+//! ```text
+//! load (spec file, seed, external CA)        load.rs
+//!   → spec: parse and validate               spec.rs
+//!   → model: names, SANs, identities         model.rs
+//!   → derive: seed → key seeds, serials, token   derive.rs, detkeygen.rs, keys.rs
+//!   → issue: certificates                    issue.rs
+//!   → render: templates → files in memory    render.rs, fileset.rs
+//!   → write: staging dir, atomic swap        write.rs
+//! ```
+//!
+//! [`render`] is the promise: the same spec and seed give the same
+//! [`FileSet`](fileset::FileSet), byte for byte.
+
+pub mod derive;
+pub mod detkeygen;
+pub mod duration;
+pub mod error;
+pub mod fileset;
+pub mod issue;
 pub mod keys;
+pub mod load;
 pub mod model;
+pub mod render;
+pub mod spec;
+pub mod write;
+
+use derive::Seed;
+use error::Error;
+use fileset::FileSet;
+use issue::ExternalCa;
+use spec::Spec;
+
+/// Renders everything for `spec` from `seed`, in memory.
+pub fn render(spec: &Spec, seed: &Seed, external_ca: Option<ExternalCa>) -> Result<FileSet, Error> {
+    let model = model::Model::from_spec(spec);
+    let token = seed
+        .bootstrap_token(model.token_generation)
+        .map_err(|e| Error::Seed {
+            origin: "bootstrap_token.generation".into(),
+            problem: e.to_string(),
+            hint: "bump bootstrap_token.generation".into(),
+        })?;
+    let pki = issue::issue(&model, seed, external_ca)?;
+    let templates = render::Templates::embedded()?;
+    Ok(render::render(&model, &pki, &token, &templates)?)
+}

@@ -1,1 +1,214 @@
-fn main() {}
+//! `kubeseed`: argv, environment and stdio around the library; exit codes.
+
+mod cli;
+
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use kubeseed::derive::Seed;
+use kubeseed::error::Error;
+use kubeseed::{load, spec, write};
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version are not errors; every real error exits 1.
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Init { dir } => init(&dir),
+        Command::Render { spec, out, seed } => render(&spec, &out, seed.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            report(&e);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn report(e: &Error) {
+    let mut stderr = std::io::stderr().lock();
+    match e {
+        Error::Spec(errors) => {
+            for p in &errors.0 {
+                let _ = writeln!(stderr, "error: {p}");
+            }
+        }
+        _ => {
+            let _ = writeln!(stderr, "error: {e}");
+            if let Some(hint) = e.hint() {
+                let _ = writeln!(stderr, "  hint: {hint}");
+            }
+        }
+    }
+}
+
+fn warn(message: &str) {
+    eprintln!("warning: {message}");
+}
+
+fn render(spec_path: &Path, out: &Path, seed_flag: Option<&Path>) -> Result<(), Error> {
+    let parsed = load::spec(spec_path)?;
+    for w in &parsed.warnings {
+        warn(&w.to_string());
+    }
+    let spec = parsed.spec;
+    // Refuse a foreign output directory before any expensive work.
+    write::check_out_dir(out)?;
+    let (seed, warnings) = load::seed(seed_flag, std::env::var_os(load::SEED_ENV), spec_path)?;
+    if seed.is_public_demo() {
+        warn("this is a public demo seed from kubeseed's examples: every key rendered from it is public; never use it for a real cluster (run `kubeseed init` for a fresh seed)");
+    } else {
+        for w in &warnings {
+            warn(w);
+        }
+    }
+    let external = match &spec.pki.external_ca {
+        Some(ext) => Some(load::external_ca(ext, &load::spec_dir(spec_path))?),
+        None => None,
+    };
+    expiry_warnings(&spec);
+    let files = kubeseed::render(&spec, &seed, external)?;
+    write::write(out, &files)?;
+    let secret = files.iter().filter(|(_, f)| f.secret).count();
+    println!(
+        "rendered {} files into {} ({secret} secret, mode 0600)",
+        files.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// The only place that reads the clock while rendering, and only to warn.
+fn expiry_warnings(spec: &spec::Spec) {
+    let now = time::OffsetDateTime::now_utc();
+    match spec.bootstrap_token.expires {
+        Some(t) if t <= now => warn(&format!(
+            "bootstrap_token.expires ({}) is in the past: nodes cannot join with this token; move it forward or bump bootstrap_token.generation",
+            rfc3339(t)
+        )),
+        None => warn("bootstrap_token.expires is not set: the bootstrap token never expires; set it and rotate the token after nodes have joined"),
+        _ => {}
+    }
+    let cert_end = spec.pki.not_before + spec.pki.cert_validity.value;
+    if cert_end <= now {
+        warn(&format!(
+            "every certificate expired at {}; move pki.not_before forward to renew them",
+            rfc3339(cert_end)
+        ));
+    }
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+fn init(dir: &Path) -> Result<(), Error> {
+    let spec_path = dir.join("cluster.toml");
+    let seed_path = dir.join("seed");
+    let ignore_path = dir.join(".gitignore");
+    let existing: Vec<_> = [&spec_path, &seed_path, &ignore_path]
+        .into_iter()
+        .filter(|p| p.symlink_metadata().is_ok())
+        .collect();
+    if let Some(first) = existing.first() {
+        return Err(Error::Init {
+            path: first.to_path_buf(),
+            problem: "already exists; kubeseed init never overwrites a file".into(),
+            hint: "choose another directory, or move the existing files away first".into(),
+        });
+    }
+    fs::create_dir_all(dir).map_err(|e| init_error(dir, "cannot create the directory", e))?;
+    let now = time::OffsetDateTime::now_utc();
+    let hour = now
+        .replace_minute(0)
+        .and_then(|t| t.replace_second(0))
+        .and_then(|t| t.replace_nanosecond(0))
+        .unwrap_or(now);
+    let name = cluster_name_for(dir);
+    let seed = Seed::generate().map_err(|e| Error::Init {
+        path: seed_path.clone(),
+        problem: format!("cannot read the operating system's random number generator: {e}"),
+        hint: "run kubeseed init on a machine with a working /dev/urandom".into(),
+    })?;
+    // The seed first: if anything fails after it, the user still has a
+    // secret they can keep, and nothing was overwritten.
+    create_new(&seed_path, seed.to_file_text().as_bytes(), 0o600)?;
+    create_new(
+        &ignore_path,
+        b"# The seed is the root secret of this cluster: never commit it.\nseed\n",
+        0o644,
+    )?;
+    create_new(
+        &spec_path,
+        spec::default_spec_toml(&name, &rfc3339(hour)).as_bytes(),
+        0o644,
+    )?;
+    println!(
+        "wrote {}, {} (mode 0600) and {}\nnext: kubeseed render {} --out {}",
+        spec_path.display(),
+        seed_path.display(),
+        ignore_path.display(),
+        spec_path.display(),
+        dir.join("out").display()
+    );
+    Ok(())
+}
+
+/// A valid cluster name from the directory's name, else `demo`.
+fn cluster_name_for(dir: &Path) -> String {
+    let base = std::path::absolute(dir)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().to_lowercase()))
+        .unwrap_or_default();
+    let name: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(63)
+        .collect();
+    let name = name.trim_matches('-').to_string();
+    if name.is_empty() {
+        "demo".to_string()
+    } else {
+        name
+    }
+}
+
+fn create_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| init_error(path, "cannot create", e))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| init_error(path, "cannot write", e))
+}
+
+fn init_error(path: &Path, what: &str, e: std::io::Error) -> Error {
+    Error::Init {
+        path: path.to_path_buf(),
+        problem: format!("{what}: {e}"),
+        hint: "check the directory's permissions and free space".into(),
+    }
+}

@@ -1,4 +1,20 @@
-//! The resolved cluster and the identity table.
+//! The resolved cluster and THE identity table.
+//!
+//! `Model::from_spec` turns a validated spec into everything later stages
+//! need: names, URLs, validity windows, and one row per certificate (which
+//! CA issues it, its subject, its SANs, its usage profile and where it goes).
+//! Adding a component means adding a row here; nothing downstream lists
+//! certificates on its own. Subjects, SANs and usages follow kubeadm's
+//! `certlist.go` (see shared/reference/kubernetes-bootstrap-facts.md §5).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use time::OffsetDateTime;
+
+use crate::keys::Algorithm;
+use crate::spec::{Host, Spec};
 
 /// Assets that exist once per cluster and can be re-keyed with `[pki.generations]`.
 pub const CLUSTER_ASSETS: &[&str] = &[
@@ -29,4 +45,301 @@ pub fn generation_keys<'a>(controllers: impl IntoIterator<Item = &'a str>) -> Ve
         }
     }
     keys
+}
+
+/// The three trust domains, as kubeadm has them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CaId {
+    Kubernetes,
+    FrontProxy,
+    Etcd,
+}
+
+/// A self-signed CA (or, for `Kubernetes`, possibly the user's external CA).
+#[derive(Clone, Debug)]
+pub struct CaRow {
+    pub id: CaId,
+    /// The asset id: HKDF label and `[pki.generations]` key.
+    pub asset: &'static str,
+    pub cn: &'static str,
+    /// Output path without extension: `<path>.crt`, `<path>.key`.
+    pub path: &'static str,
+}
+
+pub const CAS: [CaRow; 3] = [
+    CaRow {
+        id: CaId::Kubernetes,
+        asset: "ca",
+        cn: "kubernetes",
+        path: "pki/ca",
+    },
+    CaRow {
+        id: CaId::FrontProxy,
+        asset: "front-proxy-ca",
+        cn: "front-proxy-ca",
+        path: "pki/front-proxy-ca",
+    },
+    CaRow {
+        id: CaId::Etcd,
+        asset: "etcd-ca",
+        cn: "etcd-ca",
+        path: "pki/etcd/ca",
+    },
+];
+
+/// Extended key usages of a leaf certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    Server,
+    Client,
+    /// etcd members: the same certificate serves and dials peers.
+    ServerClient,
+}
+
+/// Where a leaf certificate ends up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LeafOutput {
+    /// `<path>.crt` and `<path>.key`.
+    Pair(String),
+    /// Embedded in `kubeconfig/<name>.conf` as the user's credentials.
+    Kubeconfig(String),
+}
+
+/// One row of the identity table: one certificate.
+#[derive(Clone, Debug)]
+pub struct LeafRow {
+    pub asset: String,
+    pub cn: String,
+    pub orgs: Vec<String>,
+    pub profile: Profile,
+    pub issuer: CaId,
+    /// DNS names first, de-duplicated and sorted (as kubeadm does), then IPs
+    /// de-duplicated in first-seen order.
+    pub sans: Vec<Host>,
+    pub output: LeafOutput,
+}
+
+/// The resolved cluster: what every later stage reads.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub cluster_name: String,
+    /// `https://host:port`, the server of every kubeconfig.
+    pub server: String,
+    pub algorithm: Algorithm,
+    pub not_before: OffsetDateTime,
+    pub ca_not_after: OffsetDateTime,
+    pub cert_not_after: OffsetDateTime,
+    pub leaves: Vec<LeafRow>,
+    pub token_generation: u32,
+    generations: BTreeMap<String, u32>,
+}
+
+impl Model {
+    pub fn from_spec(spec: &Spec) -> Model {
+        let pki = &spec.pki;
+        Model {
+            cluster_name: spec.cluster.name.clone(),
+            server: spec.cluster.api_server.url(),
+            algorithm: pki.algorithm,
+            not_before: pki.not_before,
+            ca_not_after: pki.not_before + pki.ca_validity.value,
+            cert_not_after: pki.not_before + pki.cert_validity.value,
+            leaves: leaves(spec),
+            token_generation: spec.bootstrap_token.generation,
+            generations: pki.generations.clone(),
+        }
+    }
+
+    /// The generation of an asset: `[pki.generations]`, default 1.
+    pub fn generation(&self, asset: &str) -> u32 {
+        self.generations.get(asset).copied().unwrap_or(1)
+    }
+}
+
+/// The first address of the service CIDR: the `kubernetes` Service's ClusterIP.
+pub fn service_ip(cidr: &IpNet, index: u128) -> IpAddr {
+    match cidr.network() {
+        IpAddr::V4(n) => IpAddr::V4((u32::from(n).wrapping_add(index as u32)).into()),
+        IpAddr::V6(n) => IpAddr::V6((u128::from(n).wrapping_add(index)).into()),
+    }
+}
+
+fn leaves(spec: &Spec) -> Vec<LeafRow> {
+    let client = |asset: &str, cn: &str, orgs: &[&str], issuer: CaId, output: LeafOutput| LeafRow {
+        asset: asset.to_string(),
+        cn: cn.to_string(),
+        orgs: orgs.iter().map(|o| o.to_string()).collect(),
+        profile: Profile::Client,
+        issuer,
+        sans: Vec::new(),
+        output,
+    };
+    let pair = |p: &str| LeafOutput::Pair(p.to_string());
+    let conf = |n: &str| LeafOutput::Kubeconfig(n.to_string());
+
+    let mut rows = vec![
+        LeafRow {
+            asset: "apiserver".into(),
+            cn: "kube-apiserver".into(),
+            orgs: Vec::new(),
+            profile: Profile::Server,
+            issuer: CaId::Kubernetes,
+            sans: apiserver_sans(spec),
+            output: pair("pki/apiserver"),
+        },
+        client(
+            "apiserver-kubelet-client",
+            "kube-apiserver-kubelet-client",
+            &["kubeadm:cluster-admins"],
+            CaId::Kubernetes,
+            pair("pki/apiserver-kubelet-client"),
+        ),
+        client(
+            "front-proxy-client",
+            "front-proxy-client",
+            &[],
+            CaId::FrontProxy,
+            pair("pki/front-proxy-client"),
+        ),
+        client(
+            "etcd-healthcheck-client",
+            "kube-etcd-healthcheck-client",
+            &[],
+            CaId::Etcd,
+            pair("pki/etcd/healthcheck-client"),
+        ),
+        client(
+            "apiserver-etcd-client",
+            "kube-apiserver-etcd-client",
+            &[],
+            CaId::Etcd,
+            pair("pki/apiserver-etcd-client"),
+        ),
+        client(
+            "admin",
+            "kubernetes-admin",
+            &["kubeadm:cluster-admins"],
+            CaId::Kubernetes,
+            conf("admin"),
+        ),
+        client(
+            "super-admin",
+            "kubernetes-super-admin",
+            &["system:masters"],
+            CaId::Kubernetes,
+            conf("super-admin"),
+        ),
+        client(
+            "controller-manager",
+            "system:kube-controller-manager",
+            &[],
+            CaId::Kubernetes,
+            conf("controller-manager"),
+        ),
+        client(
+            "scheduler",
+            "system:kube-scheduler",
+            &[],
+            CaId::Kubernetes,
+            conf("scheduler"),
+        ),
+    ];
+    for c in &spec.controllers {
+        let mut dns = vec![c.name.clone(), "localhost".to_string()];
+        dns.extend(c.dns_names.iter().cloned());
+        let ips = [
+            c.address,
+            IpAddr::from([127, 0, 0, 1]),
+            IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        ];
+        let sans = ordered_sans(dns, ips);
+        for (kind, file) in [("etcd-server", "server"), ("etcd-peer", "peer")] {
+            rows.push(LeafRow {
+                asset: format!("{kind}-{}", c.name),
+                cn: c.name.clone(),
+                orgs: Vec::new(),
+                profile: Profile::ServerClient,
+                issuer: CaId::Etcd,
+                sans: sans.clone(),
+                output: pair(&format!("pki/etcd/{}/{file}", c.name)),
+            });
+        }
+    }
+    rows
+}
+
+/// kube-apiserver's serving SANs: the API server host, the in-cluster names
+/// of the `kubernetes` Service, its ClusterIP, every controller (name, extra
+/// DNS names, address) and `pki.extra_sans`.
+fn apiserver_sans(spec: &Spec) -> Vec<Host> {
+    let cluster = &spec.cluster;
+    let mut dns: Vec<String> = ["kubernetes", "kubernetes.default", "kubernetes.default.svc"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    dns.push(format!("kubernetes.default.svc.{}", cluster.dns_domain));
+    let mut ips = vec![service_ip(&cluster.service_cidr, 1)];
+    for c in &spec.controllers {
+        dns.push(c.name.clone());
+        dns.extend(c.dns_names.iter().cloned());
+        ips.push(c.address);
+    }
+    for h in std::iter::once(&cluster.api_server.host).chain(&spec.pki.extra_sans) {
+        match h {
+            Host::Dns(d) => dns.push(d.clone()),
+            Host::Ip(ip) => ips.push(*ip),
+        }
+    }
+    ordered_sans(dns, ips)
+}
+
+fn ordered_sans(dns: Vec<String>, ips: impl IntoIterator<Item = IpAddr>) -> Vec<Host> {
+    let dns: std::collections::BTreeSet<String> = dns.into_iter().collect();
+    let mut out: Vec<Host> = dns.into_iter().map(Host::Dns).collect();
+    for ip in ips {
+        if !out.contains(&Host::Ip(ip)) {
+            out.push(Host::Ip(ip));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_ips() {
+        let v4: IpNet = "10.96.0.0/12".parse().unwrap();
+        assert_eq!(service_ip(&v4, 1).to_string(), "10.96.0.1");
+        assert_eq!(service_ip(&v4, 10).to_string(), "10.96.0.10");
+        let v6: IpNet = "fd00:10:96::/108".parse().unwrap();
+        assert_eq!(service_ip(&v6, 10).to_string(), "fd00:10:96::a");
+    }
+
+    #[test]
+    fn sans_sorted_dns_then_ips_in_order() {
+        let sans = ordered_sans(
+            vec!["b".into(), "a".into(), "b".into()],
+            [
+                "10.0.0.2".parse().unwrap(),
+                "10.0.0.1".parse().unwrap(),
+                "10.0.0.2".parse().unwrap(),
+            ],
+        );
+        let text: Vec<String> = sans.iter().map(|h| h.to_string()).collect();
+        assert_eq!(text, ["a", "b", "10.0.0.2", "10.0.0.1"]);
+    }
+
+    #[test]
+    fn generation_keys_cover_every_row() {
+        // Every certificate, CA and the SA key pair must be re-keyable.
+        let keys = generation_keys(["cp-0", "cp-1"]);
+        for ca in &CAS {
+            assert!(keys.contains(&ca.asset.to_string()));
+        }
+        for k in ["etcd-server-cp-1", "etcd-peer-cp-0", "sa", "admin"] {
+            assert!(keys.contains(&k.to_string()), "{k}");
+        }
+    }
 }

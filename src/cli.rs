@@ -1,0 +1,38 @@
+//! The command line, as clap derive types only.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Render a Kubernetes cluster's bootstrap PKI, kubeconfigs and node
+/// bundles deterministically from a spec and a secret seed.
+#[derive(Debug, Parser)]
+#[command(name = "kubeseed", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a starter DIR/cluster.toml, a fresh DIR/seed (mode 0600) and a
+    /// DIR/.gitignore that ignores the seed. Never overwrites a file.
+    Init {
+        /// Directory to create the files in (created if missing).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Render every asset of SPEC into --out, atomically: the previous
+    /// output stays intact until the new one is complete.
+    Render {
+        /// The cluster spec (cluster.toml).
+        spec: PathBuf,
+        /// Output directory (created if missing; refused if it holds files
+        /// kubeseed did not write).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Seed file; default: $KUBESEED_SEED (hex), else `seed` beside SPEC.
+        #[arg(long, value_name = "FILE")]
+        seed: Option<PathBuf>,
+    },
+}

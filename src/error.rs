@@ -1,0 +1,105 @@
+//! The one error type of the command line: every variant names what the
+//! user can act on (the file, the key, the flag) and says what would be
+//! right. No variant carries secret material: seeds, keys and tokens are
+//! described, never quoted.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::issue::IssueError;
+use crate::render::RenderError;
+use crate::spec::SpecErrors;
+use crate::write::WriteError;
+
+#[derive(Debug)]
+pub enum Error {
+    /// Every problem found in the spec, at once.
+    Spec(SpecErrors),
+    /// An input file could not be read.
+    Read {
+        path: PathBuf,
+        what: &'static str,
+        source: std::io::Error,
+    },
+    /// The seed is missing or malformed. `origin` says where it came from
+    /// (a file path, or `$KUBESEED_SEED`).
+    Seed {
+        origin: String,
+        problem: String,
+        hint: String,
+    },
+    /// `pki.external_ca` was refused.
+    ExternalCa {
+        path: PathBuf,
+        key: &'static str,
+        problem: String,
+        hint: String,
+    },
+    /// `kubeseed init` would overwrite something, or could not write.
+    Init {
+        path: PathBuf,
+        problem: String,
+        hint: String,
+    },
+    Issue(IssueError),
+    Render(RenderError),
+    Write(WriteError),
+}
+
+impl Error {
+    /// The second line of the message: what would be right.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Error::Seed { hint, .. }
+            | Error::ExternalCa { hint, .. }
+            | Error::Init { hint, .. } => Some(hint),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Spec(e) => write!(f, "{e}"),
+            Error::Read { path, what, source } => {
+                write!(f, "cannot read {what} {}: {source}", path.display())
+            }
+            Error::Seed {
+                origin, problem, ..
+            } => write!(f, "{origin}: {problem}"),
+            Error::ExternalCa {
+                path, key, problem, ..
+            } => {
+                write!(f, "{}: {key}: {problem}", path.display())
+            }
+            Error::Init { path, problem, .. } => write!(f, "{}: {problem}", path.display()),
+            Error::Issue(e) => write!(f, "{e}"),
+            Error::Render(e) => write!(f, "{e}"),
+            Error::Write(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<SpecErrors> for Error {
+    fn from(e: SpecErrors) -> Self {
+        Error::Spec(e)
+    }
+}
+impl From<IssueError> for Error {
+    fn from(e: IssueError) -> Self {
+        Error::Issue(e)
+    }
+}
+impl From<RenderError> for Error {
+    fn from(e: RenderError) -> Self {
+        Error::Render(e)
+    }
+}
+impl From<WriteError> for Error {
+    fn from(e: WriteError) -> Self {
+        Error::Write(e)
+    }
+}

@@ -1,0 +1,541 @@
+//! The rendered output, in memory: a sorted map from relative path to file.
+//!
+//! This module owns what a valid output path is, the mode and secrecy of every file, and the
+//! bytes of `index.json`. It never touches the disk (that is `write`), so a render can be
+//! compared, diffed or discarded without side effects.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The name of the manifest at the root of the output; no rendered file may use it.
+pub const INDEX_JSON: &str = "index.json";
+
+/// What a file is, as recorded in `index.json` (`kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Certificate,
+    PrivateKey,
+    PublicKey,
+    Kubeconfig,
+    Manifest,
+    StaticPod,
+    Config,
+    RootfsFile,
+    RootfsTarball,
+    CloudInit,
+    Ignition,
+}
+
+/// One rendered file. Text is stored as the renderer produced it (LF-only is the renderer's
+/// job); the constructors accept `String`, `&str`, `Vec<u8>` or `&[u8]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct File {
+    pub bytes: Vec<u8>,
+    pub secret: bool,
+    pub kind: Kind,
+    /// Permission bits only (at most 0o777).
+    pub mode: u32,
+}
+
+impl File {
+    /// A secret file: mode 0600.
+    pub fn secret(kind: Kind, bytes: impl Into<Vec<u8>>) -> File {
+        File {
+            bytes: bytes.into(),
+            secret: true,
+            kind,
+            mode: 0o600,
+        }
+    }
+
+    /// A non-secret file: mode 0644.
+    pub fn public(kind: Kind, bytes: impl Into<Vec<u8>>) -> File {
+        File {
+            bytes: bytes.into(),
+            secret: false,
+            kind,
+            mode: 0o644,
+        }
+    }
+
+    /// A file with an explicit on-host mode, for `rootfs/` trees. `FileSet::insert` rejects a
+    /// secret whose mode lets group or others read it.
+    pub fn with_mode(kind: Kind, bytes: impl Into<Vec<u8>>, mode: u32, secret: bool) -> File {
+        File {
+            bytes: bytes.into(),
+            secret,
+            kind,
+            mode,
+        }
+    }
+
+    /// Lowercase hex SHA-256 of the bytes, as `index.json` records it.
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(Sha256::digest(&self.bytes))
+    }
+}
+
+// Debug is what ends up in logs and panic messages, so it never shows content. For a secret
+// even a hash prefix is withheld: a hash of a low-entropy secret (a token) can be brute-forced.
+impl fmt::Debug for File {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("File");
+        d.field("kind", &self.kind)
+            .field("mode", &format_args!("{:04o}", self.mode))
+            .field("secret", &self.secret)
+            .field("len", &self.bytes.len());
+        if !self.secret {
+            let hash = self.sha256_hex();
+            d.field("sha256", &format_args!("{}…", &hash[..12]));
+        }
+        d.finish()
+    }
+}
+
+/// Why a path or file cannot join a `FileSet`. These are renderer bugs or spec names that
+/// slipped past validation, so the message names the path and the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileSetError {
+    /// The path is not a clean relative `/`-separated path.
+    InvalidPath {
+        path: String,
+        reason: &'static str,
+    },
+    /// `index.json` at the root is written by `write`, never rendered.
+    Reserved {
+        path: String,
+    },
+    Duplicate {
+        path: String,
+    },
+    /// One path would have to be both a file and a directory.
+    FileDirClash {
+        file: String,
+        other: String,
+    },
+    /// Mode bits outside 0o777 (setuid, setgid, sticky, or not a mode at all).
+    InvalidMode {
+        path: String,
+        mode: u32,
+    },
+    /// A secret whose mode lets group or others read or write it.
+    SecretModeTooWide {
+        path: String,
+        mode: u32,
+    },
+}
+
+impl fmt::Display for FileSetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileSetError::InvalidPath { path, reason } => write!(
+                f,
+                "invalid output path {path:?}: {reason}; output paths are relative, \
+                 /-separated, with no empty, \".\" or \"..\" components"
+            ),
+            FileSetError::Reserved { path } => write!(
+                f,
+                "output path {path:?} is reserved: kubeseed writes index.json itself"
+            ),
+            FileSetError::Duplicate { path } => {
+                write!(
+                    f,
+                    "output path {path:?} is rendered twice; each path must be unique"
+                )
+            }
+            FileSetError::FileDirClash { file, other } => write!(
+                f,
+                "output path {file:?} is a file but {other:?} needs it to be a directory"
+            ),
+            FileSetError::InvalidMode { path, mode } => write!(
+                f,
+                "output file {path:?} has mode {mode:o}; only permission bits (at most 0777) \
+                 are allowed"
+            ),
+            FileSetError::SecretModeTooWide { path, mode } => write!(
+                f,
+                "secret output file {path:?} has mode {mode:04o}; a secret must not be \
+                 readable by group or others (use 0600 or 0400)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FileSetError {}
+
+/// Every rendered file, keyed and iterated by path (byte order), so output order never
+/// depends on the order the renderer produced files in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileSet {
+    files: BTreeMap<String, File>,
+}
+
+impl FileSet {
+    pub fn new() -> Self {
+        FileSet::default()
+    }
+
+    /// Add a file. Rejects anything that could escape `--out`, collide, or be ambiguous on
+    /// disk, so `write` can trust every path it is given.
+    pub fn insert(&mut self, path: &str, file: File) -> Result<(), FileSetError> {
+        check_path(path)?;
+        if path == INDEX_JSON {
+            return Err(FileSetError::Reserved {
+                path: path.to_string(),
+            });
+        }
+        if file.mode & !0o777 != 0 {
+            return Err(FileSetError::InvalidMode {
+                path: path.to_string(),
+                mode: file.mode,
+            });
+        }
+        if file.secret && file.mode & 0o077 != 0 {
+            return Err(FileSetError::SecretModeTooWide {
+                path: path.to_string(),
+                mode: file.mode,
+            });
+        }
+        if self.files.contains_key(path) {
+            return Err(FileSetError::Duplicate {
+                path: path.to_string(),
+            });
+        }
+        // An existing file that would be one of this path's directories ("a" vs "a/b").
+        for (i, _) in path.match_indices('/') {
+            let dir = &path[..i];
+            if self.files.contains_key(dir) {
+                return Err(FileSetError::FileDirClash {
+                    file: dir.to_string(),
+                    other: path.to_string(),
+                });
+            }
+        }
+        // An existing file under this path ("a/b" vs "a"): the first key at or after "a/"
+        // starts with "a/" if any does, because keys are sorted.
+        let as_dir = format!("{path}/");
+        if let Some((other, _)) = self.files.range(as_dir.clone()..).next() {
+            if other.starts_with(&as_dir) {
+                return Err(FileSetError::FileDirClash {
+                    file: path.to_string(),
+                    other: other.clone(),
+                });
+            }
+        }
+        self.files.insert(path.to_string(), file);
+        Ok(())
+    }
+
+    /// Merge another set into this one with the same checks as `insert`. On error `self`
+    /// may hold some of `other`'s files; callers discard the set.
+    pub fn extend(&mut self, other: FileSet) -> Result<(), FileSetError> {
+        for (path, file) in other.files {
+            self.insert(&path, file)?;
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, path: &str) -> Option<&File> {
+        self.files.get(path)
+    }
+
+    /// Files sorted by path.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &File)> {
+        self.files.iter().map(|(p, f)| (p.as_str(), f))
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The bytes of `index.json`: every file's path, hash, mode, secrecy and kind, sorted by
+    /// path, pretty-printed with two-space indents and a trailing newline. Never contents.
+    pub fn index_json(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Index<'a> {
+            version: u32,
+            files: Vec<Entry<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Entry<'a> {
+            path: &'a str,
+            sha256: String,
+            mode: String,
+            secret: bool,
+            kind: Kind,
+        }
+        let index = Index {
+            version: 1,
+            files: self
+                .iter()
+                .map(|(path, f)| Entry {
+                    path,
+                    sha256: f.sha256_hex(),
+                    mode: format!("{:04o}", f.mode),
+                    secret: f.secret,
+                    kind: f.kind,
+                })
+                .collect(),
+        };
+        // Serialising strings, bools and integers into a Vec has no failure path.
+        let mut out = serde_json::to_vec_pretty(&index).expect("index.json serialises");
+        out.push(b'\n');
+        out
+    }
+}
+
+fn check_path(path: &str) -> Result<(), FileSetError> {
+    let bad = |reason| {
+        Err(FileSetError::InvalidPath {
+            path: path.to_string(),
+            reason,
+        })
+    };
+    if path.is_empty() {
+        return bad("it is empty");
+    }
+    if path.starts_with('/') {
+        return bad("it is absolute");
+    }
+    if path.contains('\\') {
+        return bad("it contains a backslash");
+    }
+    // NUL cannot reach a syscall; other control characters would garble plan output and
+    // terminals.
+    if path.chars().any(char::is_control) {
+        return bad("it contains a control character");
+    }
+    for component in path.split('/') {
+        match component {
+            "" => return bad("it has an empty component"),
+            "." => return bad("it has a \".\" component"),
+            ".." => return bad("it has a \"..\" component"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small_set() -> FileSet {
+        let mut set = FileSet::new();
+        set.insert(
+            "pki/ca.key",
+            File::secret(Kind::PrivateKey, "-----BEGIN PRIVATE KEY-----\n"),
+        )
+        .unwrap();
+        set.insert("pki/ca.crt", File::public(Kind::Certificate, "cert\n"))
+            .unwrap();
+        set.insert(
+            "nodes/cp-0/rootfs/etc/kubernetes/kubelet.sh",
+            File::with_mode(Kind::RootfsFile, b"#!/bin/sh\n".as_slice(), 0o755, false),
+        )
+        .unwrap();
+        set
+    }
+
+    #[test]
+    fn index_json_exact_bytes() {
+        let expected = r#"{
+  "version": 1,
+  "files": [
+    {
+      "path": "nodes/cp-0/rootfs/etc/kubernetes/kubelet.sh",
+      "sha256": "a8076d3d28d21e02012b20eaf7dbf75409a6277134439025f282e368e3305abf",
+      "mode": "0755",
+      "secret": false,
+      "kind": "rootfs-file"
+    },
+    {
+      "path": "pki/ca.crt",
+      "sha256": "489d969a85a540712e95e8b4fb52ccca764773b02083b8779088bbb66087f98c",
+      "mode": "0644",
+      "secret": false,
+      "kind": "certificate"
+    },
+    {
+      "path": "pki/ca.key",
+      "sha256": "7ba879c4b1496ebeac4c6883b7fd6c27527c0fe184a3c6b52c954cd38b51769f",
+      "mode": "0600",
+      "secret": true,
+      "kind": "private-key"
+    }
+  ]
+}
+"#;
+        let got = small_set().index_json();
+        assert_eq!(String::from_utf8(got).unwrap(), expected);
+    }
+
+    #[test]
+    fn index_json_of_empty_set() {
+        assert_eq!(
+            FileSet::new().index_json(),
+            b"{\n  \"version\": 1,\n  \"files\": []\n}\n"
+        );
+    }
+
+    #[test]
+    fn index_json_never_contains_contents() {
+        let mut set = FileSet::new();
+        set.insert(
+            "token",
+            File::secret(Kind::Manifest, "abcdef.0123456789abcdef"),
+        )
+        .unwrap();
+        let index = String::from_utf8(set.index_json()).unwrap();
+        assert!(!index.contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn iteration_is_sorted_regardless_of_insert_order() {
+        let set = small_set();
+        let paths: Vec<&str> = set.iter().map(|(p, _)| p).collect();
+        assert_eq!(
+            paths,
+            [
+                "nodes/cp-0/rootfs/etc/kubernetes/kubelet.sh",
+                "pki/ca.crt",
+                "pki/ca.key"
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_bad_paths() {
+        for path in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a/..",
+            ".",
+            "./a",
+            "a/./b",
+            "a//b",
+            "a/",
+            "a\\b",
+            "a\0b",
+            "a\nb",
+        ] {
+            let mut set = FileSet::new();
+            let err = set
+                .insert(path, File::public(Kind::Config, "x"))
+                .unwrap_err();
+            assert!(
+                matches!(err, FileSetError::InvalidPath { .. }),
+                "{path:?}: {err}"
+            );
+            assert!(set.is_empty());
+        }
+    }
+
+    #[test]
+    fn rejects_reserved_index_json_only_at_root() {
+        let mut set = FileSet::new();
+        let err = set
+            .insert("index.json", File::public(Kind::Config, "{}"))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            FileSetError::Reserved {
+                path: "index.json".into()
+            }
+        );
+        set.insert("nodes/x/index.json", File::public(Kind::Config, "{}"))
+            .unwrap();
+    }
+
+    #[test]
+    fn rejects_duplicates_and_file_dir_clashes() {
+        let mut set = FileSet::new();
+        set.insert("a/b", File::public(Kind::Config, "1")).unwrap();
+        assert!(matches!(
+            set.insert("a/b", File::public(Kind::Config, "2")),
+            Err(FileSetError::Duplicate { .. })
+        ));
+        // "a" as a file while "a/b" exists.
+        assert_eq!(
+            set.insert("a", File::public(Kind::Config, "3")),
+            Err(FileSetError::FileDirClash {
+                file: "a".into(),
+                other: "a/b".into()
+            })
+        );
+        // "a/b/c" while "a/b" is a file.
+        assert_eq!(
+            set.insert("a/b/c", File::public(Kind::Config, "4")),
+            Err(FileSetError::FileDirClash {
+                file: "a/b".into(),
+                other: "a/b/c".into()
+            })
+        );
+        // Siblings that merely share a prefix are fine.
+        set.insert("a/bc", File::public(Kind::Config, "5")).unwrap();
+        set.insert("a.b", File::public(Kind::Config, "6")).unwrap();
+        set.insert("a/b.d", File::public(Kind::Config, "7"))
+            .unwrap();
+        assert_eq!(set.len(), 4);
+        assert_eq!(set.get("a/b").unwrap().bytes, b"1");
+    }
+
+    #[test]
+    fn rejects_bad_modes() {
+        let mut set = FileSet::new();
+        assert!(matches!(
+            set.insert("x", File::with_mode(Kind::RootfsFile, "", 0o4755, false)),
+            Err(FileSetError::InvalidMode { .. })
+        ));
+        assert!(matches!(
+            set.insert("k", File::with_mode(Kind::PrivateKey, "", 0o640, true)),
+            Err(FileSetError::SecretModeTooWide { .. })
+        ));
+        set.insert("k", File::with_mode(Kind::PrivateKey, "", 0o400, true))
+            .unwrap();
+    }
+
+    #[test]
+    fn extend_applies_the_same_checks() {
+        let mut a = FileSet::new();
+        a.insert("x/y", File::public(Kind::Config, "1")).unwrap();
+        let mut b = FileSet::new();
+        b.insert("x", File::public(Kind::Config, "2")).unwrap();
+        assert!(matches!(
+            a.extend(b),
+            Err(FileSetError::FileDirClash { .. })
+        ));
+        let mut c = FileSet::new();
+        c.insert("z", File::public(Kind::Config, "3")).unwrap();
+        a.extend(c).unwrap();
+        assert_eq!(a.len(), 2);
+    }
+
+    #[test]
+    fn debug_never_shows_bytes() {
+        let secret = File::secret(Kind::PrivateKey, "SUPER-SECRET-KEY-MATERIAL");
+        let shown = format!("{secret:?} {:#?}", secret);
+        assert!(!shown.contains("SUPER"), "{shown}");
+        assert!(!shown.contains(&secret.sha256_hex()[..8]), "{shown}");
+        assert!(shown.contains("len: 25"), "{shown}");
+
+        let public = File::public(Kind::Certificate, "PUBLIC-CERT-BYTES");
+        let shown = format!("{public:?}");
+        assert!(!shown.contains("PUBLIC"), "{shown}");
+        assert!(shown.contains(&public.sha256_hex()[..12]), "{shown}");
+
+        let mut set = FileSet::new();
+        set.insert("k", secret).unwrap();
+        assert!(!format!("{set:?}").contains("SUPER"));
+    }
+}

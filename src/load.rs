@@ -1,0 +1,256 @@
+//! Reading the inputs: the spec file, the seed and an external CA.
+//!
+//! This is the only place that reads user files; everything after it is a
+//! pure function of what it returns. Each error names the file (or the
+//! environment variable) and says what would be right.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::derive::Seed;
+use crate::error::Error;
+use crate::issue::ExternalCa;
+use crate::keys::PrivateKey;
+use crate::spec::{self, Parsed};
+
+/// The environment variable that carries the seed as hex (for CI secret stores).
+pub const SEED_ENV: &str = "KUBESEED_SEED";
+
+/// Reads and validates the spec. Warnings are returned, not printed.
+pub fn spec(path: &Path) -> Result<Parsed, Error> {
+    let text = fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        what: "spec",
+        source,
+    })?;
+    Ok(spec::parse(&path.display().to_string(), &text)?)
+}
+
+/// The directory the spec's relative paths (seed, external CA) are relative to.
+pub fn spec_dir(spec_path: &Path) -> PathBuf {
+    match spec_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Where the seed comes from: `--seed FILE`, else `$KUBESEED_SEED`, else
+/// `seed` beside the spec. Returns the seed and any warnings (a seed file
+/// readable by group or others).
+pub fn seed(
+    flag: Option<&Path>,
+    env: Option<std::ffi::OsString>,
+    spec_path: &Path,
+) -> Result<(Seed, Vec<String>), Error> {
+    if let Some(path) = flag {
+        return seed_file(path, "--seed");
+    }
+    if let Some(value) = env {
+        let origin = format!("${SEED_ENV}");
+        let text = value.into_string().map_err(|_| Error::Seed {
+            origin: origin.clone(),
+            problem: "is not valid UTF-8".into(),
+            hint: "set it to the 64 hex characters of the seed".into(),
+        })?;
+        let seed = Seed::from_hex(&text).map_err(|p| Error::Seed {
+            origin,
+            problem: p.to_string(),
+            hint: "set it to the 64 hex characters of the seed, e.g. KUBESEED_SEED=$(cat seed)"
+                .into(),
+        })?;
+        return Ok((seed, Vec::new()));
+    }
+    let path = spec_dir(spec_path).join("seed");
+    if !path.exists() {
+        return Err(Error::Seed {
+            origin: path.display().to_string(),
+            problem: "no seed: --seed was not given, $KUBESEED_SEED is not set and this file does not exist"
+                .into(),
+            hint: "run `kubeseed init DIR` to create a spec and a seed, or pass --seed FILE".into(),
+        });
+    }
+    seed_file(&path, "seed file")
+}
+
+fn seed_file(path: &Path, what: &'static str) -> Result<(Seed, Vec<String>), Error> {
+    let origin = path.display().to_string();
+    let meta = fs::metadata(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        what,
+        source,
+    })?;
+    if !meta.is_file() {
+        return Err(Error::Seed {
+            origin,
+            problem: "is not a regular file".into(),
+            hint: "pass the path of a seed file (64 hex characters and a newline)".into(),
+        });
+    }
+    // Anything bigger than a seed line and a newline is not a seed file; don't
+    // read an arbitrary file into memory (or into an error message).
+    if meta.len() > 66 {
+        return Err(Error::Seed {
+            origin,
+            problem: format!(
+                "has {} bytes; a seed file is 64 hex characters and a newline",
+                meta.len()
+            ),
+            hint: "check that this is the seed file (`kubeseed init` writes one)".into(),
+        });
+    }
+    let text = fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        what,
+        source,
+    })?;
+    let seed = Seed::from_hex(&text).map_err(|p| Error::Seed {
+        origin: origin.clone(),
+        problem: p.to_string(),
+        hint: "a seed file holds 64 hex characters (256 bits) and an optional newline; `kubeseed init` writes one"
+            .into(),
+    })?;
+    let mut warnings = Vec::new();
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        warnings.push(format!(
+            "seed file {origin} is readable by group or others (mode {mode:04o}); run: chmod 600 {origin}"
+        ));
+    }
+    Ok((seed, warnings))
+}
+
+/// Reads `pki.external_ca` and checks it can sign: the certificate is a CA
+/// and the key is its key.
+pub fn external_ca(ext: &spec::ExternalCa, spec_dir: &Path) -> Result<ExternalCa, Error> {
+    let cert_path = spec_dir.join(&ext.cert);
+    let key_path = spec_dir.join(&ext.key);
+    let cert_text = fs::read_to_string(&cert_path).map_err(|source| Error::Read {
+        path: cert_path.clone(),
+        what: "pki.external_ca.cert",
+        source,
+    })?;
+    let refuse = |path: &Path, key: &'static str, problem: String, hint: &str| Error::ExternalCa {
+        path: path.to_path_buf(),
+        key,
+        problem,
+        hint: hint.to_string(),
+    };
+    let blocks: Vec<_> = pem_blocks(&cert_text).map_err(|p| {
+        refuse(
+            &cert_path,
+            "pki.external_ca.cert",
+            p,
+            "give a PEM file with one CERTIFICATE block",
+        )
+    })?;
+    let der = match blocks.as_slice() {
+        [(tag, der)] if tag == "CERTIFICATE" => der.clone(),
+        [] => {
+            return Err(refuse(
+                &cert_path,
+                "pki.external_ca.cert",
+                "holds no PEM CERTIFICATE block".into(),
+                "give the PEM file of the CA certificate (-----BEGIN CERTIFICATE-----)",
+            ))
+        }
+        _ => {
+            return Err(refuse(
+                &cert_path,
+                "pki.external_ca.cert",
+                format!(
+                    "holds {} PEM blocks; expected exactly one CERTIFICATE",
+                    blocks.len()
+                ),
+                "give only the CA certificate, not a bundle or a key",
+            ))
+        }
+    };
+    let (_, cert) = X509Certificate::from_der(&der).map_err(|e| {
+        refuse(
+            &cert_path,
+            "pki.external_ca.cert",
+            format!("is not a valid X.509 certificate: {e}"),
+            "give the PEM file of the CA certificate",
+        )
+    })?;
+    let is_ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
+    if !is_ca {
+        return Err(refuse(
+            &cert_path,
+            "pki.external_ca.cert",
+            "is not a CA certificate (basicConstraints CA is not set)".into(),
+            "give a CA certificate; a leaf certificate cannot sign others",
+        ));
+    }
+    if let Ok(Some(ku)) = cert.key_usage() {
+        if !ku.value.key_cert_sign() {
+            return Err(refuse(
+                &cert_path,
+                "pki.external_ca.cert",
+                "its keyUsage does not allow certificate signing (keyCertSign)".into(),
+                "give a CA certificate whose keyUsage includes keyCertSign",
+            ));
+        }
+    }
+    let key_text = fs::read_to_string(&key_path).map_err(|source| Error::Read {
+        path: key_path.clone(),
+        what: "pki.external_ca.key",
+        source,
+    })?;
+    let key = PrivateKey::from_pem(&key_text).map_err(|e| {
+        refuse(
+            &key_path,
+            "pki.external_ca.key",
+            e.to_string(),
+            "give the CA's unencrypted PEM private key (RSA, or ECDSA P-256/P-384)",
+        )
+    })?;
+    let cert_public = cert
+        .tbs_certificate
+        .subject_pki
+        .subject_public_key
+        .data
+        .as_ref();
+    if cert_public != rcgen::PublicKeyData::der_bytes(&key) {
+        return Err(refuse(
+            &key_path,
+            "pki.external_ca.key",
+            format!("does not match the certificate {}", cert_path.display()),
+            "give the private key that belongs to pki.external_ca.cert",
+        ));
+    }
+    Ok(ExternalCa { cert_der: der, key })
+}
+
+/// Splits PEM text into (tag, DER) blocks.
+fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+    use base64::Engine;
+    let mut blocks = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let Some(tag) = line
+            .trim()
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        else {
+            continue;
+        };
+        let end = format!("-----END {tag}-----");
+        let mut b64 = String::new();
+        loop {
+            match lines.next() {
+                Some(l) if l.trim() == end => break,
+                Some(l) => b64.push_str(l.trim()),
+                None => return Err(format!("the PEM block {tag} has no END line")),
+            }
+        }
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_bytes())
+            .map_err(|e| format!("the PEM block {tag} is not valid base64: {e}"))?;
+        blocks.push((tag.to_string(), der));
+    }
+    Ok(blocks)
+}

@@ -1,0 +1,1330 @@
+//! Writing the output directory: the only module that touches `--out`.
+//!
+//! It owns the promise that a crash, a full disk or Ctrl-C at any moment leaves either the
+//! old output or the new one at `--out`, never a mix and never nothing, and that a directory
+//! kubeseed did not write is never replaced. Everything is created beside `--out`, in its
+//! parent directory, under names scoped to the output's name (`NAME` below):
+//!
+//! - `.NAME.kubeseed.lock`: an empty file; `flock`ed while a render writes, and left in place
+//!   (deleting a lock file races with the next process that opens it).
+//! - `.NAME.kubeseed-staging-PID`: the new tree is written here, then exchanged with `--out`
+//!   by `renameat2(RENAME_EXCHANGE)`, after which it holds the old tree until that is removed.
+//! - `.NAME.kubeseed-old-PID`: only where the filesystem cannot exchange (EINVAL, ENOSYS,
+//!   EOPNOTSUPP): `--out` is renamed here, then the staging tree to `--out`. Between those two
+//!   renames `--out` is missing; if a crash lands there, the next render renames this
+//!   directory back to `--out` before doing anything else.
+//!
+//! A render removes leftovers of interrupted renders of the same `--out` (the two patterns
+//! above with a numeric suffix, directories only) and nothing else.
+//!
+//! All work happens relative to a descriptor of the parent directory and never follows a
+//! symlink inside it, so a path swapped underneath a render cannot redirect it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{self as rfs, AtFlags, FileType, FlockOperation, Mode, OFlags, RenameFlags};
+use rustix::io::Errno;
+use serde::Deserialize;
+
+use crate::fileset::{FileSet, INDEX_JSON};
+
+/// Why the output could not be written. Every message names the path and says what would
+/// be right; none ever contains rendered bytes.
+#[derive(Debug)]
+pub enum WriteError {
+    /// `--out` does not end in a directory name (`/`, `.`, `..`).
+    Unnamed {
+        out: PathBuf,
+    },
+    /// `--out`'s name is one kubeseed uses beside another output, which would delete it.
+    ReservedName {
+        out: PathBuf,
+    },
+    ParentMissing {
+        out: PathBuf,
+        parent: PathBuf,
+    },
+    ParentNotDir {
+        out: PathBuf,
+        parent: PathBuf,
+    },
+    /// `--out` exists and is a file or special file.
+    NotADirectory {
+        out: PathBuf,
+    },
+    /// `--out` is a symlink: replacing it would replace the link, not its target.
+    Symlink {
+        out: PathBuf,
+    },
+    /// `--out` is a mount point: it cannot be renamed, and staging beside it would be on
+    /// another filesystem.
+    MountPoint {
+        out: PathBuf,
+    },
+    /// `--out` is not empty and has no `index.json`.
+    Foreign {
+        out: PathBuf,
+    },
+    /// `--out/index.json` is not one kubeseed wrote.
+    ForeignIndex {
+        out: PathBuf,
+        reason: String,
+    },
+    /// `--out` holds something its `index.json` does not list: replacing the directory would
+    /// lose it.
+    Unlisted {
+        out: PathBuf,
+        path: String,
+    },
+    /// Another process holds the lock for this `--out`.
+    Locked {
+        out: PathBuf,
+        lock: PathBuf,
+    },
+    /// `--out` is missing and several interrupted renders left old outputs beside it; which
+    /// one to restore is the user's call.
+    SeveralOld {
+        out: PathBuf,
+        found: Vec<PathBuf>,
+    },
+    /// `read_tree` found something kubeseed never writes.
+    NotRegular {
+        path: PathBuf,
+        what: &'static str,
+    },
+    /// An operating system call failed.
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        err: io::Error,
+    },
+}
+
+const CHOOSE: &str = "choose an empty or new directory";
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::Unnamed { out } => write!(
+                f,
+                "cannot write to {}: --out must end in a directory name, not /, . or ..; \
+                 for example --out ./cluster",
+                out.display()
+            ),
+            WriteError::ReservedName { out } => write!(
+                f,
+                "cannot write to {}: names like this are kubeseed's own staging, lock and \
+                 leftover names, which other renders remove; choose another name",
+                out.display()
+            ),
+            WriteError::ParentMissing { out, parent } => write!(
+                f,
+                "cannot write to {}: its parent directory {} does not exist; create it first \
+                 (mkdir -p {})",
+                out.display(),
+                parent.display(),
+                parent.display()
+            ),
+            WriteError::ParentNotDir { out, parent } => write!(
+                f,
+                "cannot write to {}: {} is not a directory; choose a path inside a directory",
+                out.display(),
+                parent.display()
+            ),
+            WriteError::NotADirectory { out } => write!(
+                f,
+                "refusing to write to {}: it is a file, not a directory; {CHOOSE}",
+                out.display()
+            ),
+            WriteError::Symlink { out } => write!(
+                f,
+                "refusing to write to {}: it is a symbolic link, and kubeseed would replace the \
+                 link rather than write where it points; pass the directory itself or {CHOOSE}",
+                out.display()
+            ),
+            WriteError::MountPoint { out } => write!(
+                f,
+                "refusing to write to {}: it is a mount point, and kubeseed replaces --out \
+                 as a whole by renaming beside it; use a new directory inside it",
+                out.display()
+            ),
+            WriteError::Foreign { out } => write!(
+                f,
+                "refusing to write to {}: it is not empty and has no index.json, so kubeseed \
+                 did not write it; {CHOOSE}",
+                out.display()
+            ),
+            WriteError::ForeignIndex { out, reason } => write!(
+                f,
+                "refusing to write to {}: its index.json is not a kubeseed index ({reason}), \
+                 so kubeseed did not write it; {CHOOSE}",
+                out.display()
+            ),
+            WriteError::Unlisted { out, path } => write!(
+                f,
+                "refusing to write to {}: it contains {path:?}, which its index.json does not \
+                 list, so kubeseed did not write it and would delete it; move it elsewhere or \
+                 {CHOOSE}",
+                out.display()
+            ),
+            WriteError::Locked { out, lock } => write!(
+                f,
+                "another kubeseed is writing {} (it holds {}); wait for it to finish",
+                out.display(),
+                lock.display()
+            ),
+            WriteError::SeveralOld { out, found } => {
+                let found: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+                write!(
+                    f,
+                    "cannot write to {}: it is missing and interrupted renders left several \
+                     earlier outputs beside it ({}); rename the one to keep to {} and remove \
+                     the others",
+                    out.display(),
+                    found.join(", "),
+                    out.display()
+                )
+            }
+            WriteError::NotRegular { path, what } => write!(
+                f,
+                "refusing to read {}: it is {what}, which kubeseed never writes; move it \
+                 elsewhere",
+                path.display()
+            ),
+            WriteError::Io { action, path, err } => {
+                write!(f, "cannot {action} {}: {err}", path.display())
+            }
+        }
+    }
+}
+
+// The OS error is already part of the message, so it is not repeated as a source.
+impl std::error::Error for WriteError {}
+
+/// Check that `out` can be written, before any expensive work: it is missing (with an
+/// existing parent), an empty directory, or a directory kubeseed wrote (an `index.json` of
+/// ours that lists every file in it). Reads only; changes nothing.
+pub fn check_out_dir(out: &Path) -> Result<(), WriteError> {
+    Target::open(out)?.check()
+}
+
+/// Write `files` and their `index.json` to `out`, replacing what is there atomically.
+/// See the module documentation for the files created beside `out`.
+pub fn write(out: &Path, files: &FileSet) -> Result<(), WriteError> {
+    write_with(out, files, true)
+}
+
+/// Every regular file under `out` (including `index.json`) by relative `/`-separated path,
+/// with its bytes and permission bits. Refuses symlinks, special files and names that are
+/// not UTF-8 rather than follow or skip them, so a caller comparing trees never misses one.
+pub fn read_tree(out: &Path) -> Result<BTreeMap<String, (Vec<u8>, u32)>, WriteError> {
+    let root = rfs::open(out, dir_flags(), Mode::empty()).map_err(|e| match e {
+        Errno::LOOP | Errno::NOTDIR if is_symlink(out) => WriteError::NotRegular {
+            path: out.to_path_buf(),
+            what: "a symbolic link",
+        },
+        e => io_err("read", out, e),
+    })?;
+    let mut tree = BTreeMap::new();
+    walk(
+        root.as_fd(),
+        out,
+        Path::new(""),
+        &mut |dir, name, rel, ty| {
+            let path = out.join(rel);
+            match ty {
+                FileType::Directory => return Ok(()),
+                FileType::RegularFile => {}
+                FileType::Symlink => {
+                    return Err(WriteError::NotRegular {
+                        path,
+                        what: "a symbolic link",
+                    })
+                }
+                _ => {
+                    return Err(WriteError::NotRegular {
+                        path,
+                        what: "a special file",
+                    })
+                }
+            }
+            let Some(key) = rel.to_str() else {
+                return Err(WriteError::NotRegular {
+                    path,
+                    what: "a file whose name is not UTF-8",
+                });
+            };
+            let fd = rfs::openat(dir, name, file_read_flags(), Mode::empty())
+                .map_err(|e| io_err("read", &path, e))?;
+            let st = rfs::fstat(&fd).map_err(|e| io_err("read", &path, e))?;
+            if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+                // Replaced between listing and opening.
+                return Err(WriteError::NotRegular {
+                    path,
+                    what: "not a regular file",
+                });
+            }
+            let mut bytes = Vec::new();
+            std::fs::File::from(fd)
+                .read_to_end(&mut bytes)
+                .map_err(|e| std_io_err("read", &path, e))?;
+            tree.insert(
+                key.to_string(),
+                (bytes, Mode::from_raw_mode(st.st_mode).bits()),
+            );
+            Ok(())
+        },
+    )?;
+    Ok(tree)
+}
+
+/// `try_exchange` is false only in tests, to exercise the fallback that filesystems without
+/// `RENAME_EXCHANGE` get.
+fn write_with(out: &Path, files: &FileSet, try_exchange: bool) -> Result<(), WriteError> {
+    let target = Target::open(out)?;
+    let _lock = target.lock()?;
+    target.clean_leftovers()?;
+    // The first check ran before rendering, without the lock; the directory may have changed.
+    target.check()?;
+    let staging = target.sibling_name(STAGING);
+    let root = make_dir(
+        target.parent_fd.as_fd(),
+        &staging,
+        &target.at(&staging),
+        "create staging directory",
+    )?;
+    if let Err(e) = target.fill_staging(root, &staging, files) {
+        // Best effort: if this fails too, the next render removes the leftover by name.
+        let _ = remove_tree_at(target.parent_fd.as_fd(), &staging, &target.parent);
+        return Err(e);
+    }
+    target.swap_in(&staging, try_exchange)
+}
+
+const STAGING: &str = "kubeseed-staging";
+const OLD: &str = "kubeseed-old";
+const LOCK_SUFFIX: &str = ".kubeseed.lock";
+
+/// Whether `name` is one kubeseed creates beside some output: `.X.kubeseed.lock`, or
+/// `.X.kubeseed-staging-DIGITS` / `.X.kubeseed-old-DIGITS` that a render of `X` removes.
+fn is_reserved(name: &OsStr) -> bool {
+    let Some(rest) = name.as_bytes().strip_prefix(b".") else {
+        return false;
+    };
+    if rest.ends_with(LOCK_SUFFIX.as_bytes()) {
+        return true;
+    }
+    let digits = rest.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    let head = &rest[..rest.len() - digits];
+    digits > 0
+        && [STAGING, OLD]
+            .iter()
+            .any(|tag| head.ends_with(format!(".{tag}-").as_bytes()))
+}
+
+/// `--out`, resolved to an open parent directory and a name inside it.
+struct Target {
+    /// As the user gave it, for messages.
+    out: PathBuf,
+    parent: PathBuf,
+    name: OsString,
+    parent_fd: OwnedFd,
+}
+
+impl Target {
+    fn open(out: &Path) -> Result<Target, WriteError> {
+        // `components` drops trailing slashes and inner `.`, so "out/", "./out" and "out/."
+        // all name "out" in ".".
+        let mut components: Vec<Component> = out.components().collect();
+        let name = match components.pop() {
+            Some(Component::Normal(name)) => name.to_os_string(),
+            _ => {
+                return Err(WriteError::Unnamed {
+                    out: out.to_path_buf(),
+                })
+            }
+        };
+        if is_reserved(&name) {
+            return Err(WriteError::ReservedName {
+                out: out.to_path_buf(),
+            });
+        }
+        let parent: PathBuf = components.iter().collect();
+        let parent = if parent.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            parent
+        };
+        let parent_fd =
+            rfs::open(&parent, dir_flags_follow(), Mode::empty()).map_err(|e| match e {
+                Errno::NOENT => WriteError::ParentMissing {
+                    out: out.to_path_buf(),
+                    parent: parent.clone(),
+                },
+                Errno::NOTDIR => WriteError::ParentNotDir {
+                    out: out.to_path_buf(),
+                    parent: parent.clone(),
+                },
+                e => io_err("open the parent directory", &parent, e),
+            })?;
+        Ok(Target {
+            out: out.to_path_buf(),
+            parent,
+            name,
+            parent_fd,
+        })
+    }
+
+    /// `.NAME.<tag>-PID`; the suffix is numeric so `is_leftover` can tell ours apart.
+    fn sibling_name(&self, tag: &str) -> OsString {
+        let mut s = OsString::from(".");
+        s.push(&self.name);
+        s.push(format!(".{tag}-{}", std::process::id()));
+        s
+    }
+
+    fn lock_name(&self) -> OsString {
+        let mut s = OsString::from(".");
+        s.push(&self.name);
+        s.push(LOCK_SUFFIX);
+        s
+    }
+
+    /// Whether `entry` is named `.NAME.<tag>-DIGITS` (`STAGING` or `OLD`). The digits are the whole suffix, so
+    /// the leftovers of an output named "a" never match those of one named
+    /// "a.kubeseed-staging-1".
+    fn is_leftover(&self, entry: &OsStr, tag: &str) -> bool {
+        let mut prefix = b".".to_vec();
+        prefix.extend_from_slice(self.name.as_bytes());
+        prefix.extend_from_slice(format!(".{tag}-").as_bytes());
+        match entry.as_bytes().strip_prefix(prefix.as_slice()) {
+            Some(rest) => !rest.is_empty() && rest.iter().all(u8::is_ascii_digit),
+            None => false,
+        }
+    }
+
+    fn at(&self, name: &OsStr) -> PathBuf {
+        self.parent.join(name)
+    }
+
+    fn stat_out(&self) -> Result<Option<rfs::Stat>, WriteError> {
+        match rfs::statat(&self.parent_fd, &self.name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some(st)),
+            Err(Errno::NOENT) => Ok(None),
+            Err(e) => Err(io_err("inspect", &self.out, e)),
+        }
+    }
+
+    fn check(&self) -> Result<(), WriteError> {
+        let out = || self.out.clone();
+        let Some(st) = self.stat_out()? else {
+            return Ok(());
+        };
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => {}
+            FileType::Symlink => return Err(WriteError::Symlink { out: out() }),
+            _ => return Err(WriteError::NotADirectory { out: out() }),
+        }
+        let parent_st =
+            rfs::fstat(&self.parent_fd).map_err(|e| io_err("inspect", &self.parent, e))?;
+        if parent_st.st_dev != st.st_dev {
+            return Err(WriteError::MountPoint { out: out() });
+        }
+        let dir = rfs::openat(&self.parent_fd, &self.name, dir_flags(), Mode::empty())
+            .map_err(|e| io_err("read", &self.out, e))?;
+
+        let mut entries: Vec<(String, FileType)> = Vec::new();
+        walk(
+            dir.as_fd(),
+            &self.out,
+            Path::new(""),
+            &mut |_, _, rel, ty| {
+                entries.push((rel.to_string_lossy().into_owned(), ty));
+                Ok(())
+            },
+        )?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        if !entries
+            .iter()
+            .any(|(p, ty)| p == INDEX_JSON && *ty == FileType::RegularFile)
+        {
+            return Err(WriteError::Foreign { out: out() });
+        }
+
+        let listed = read_index_paths(dir.as_fd(), &self.out)?;
+        let mut dirs = BTreeSet::new();
+        for path in &listed {
+            for (i, _) in path.match_indices('/') {
+                dirs.insert(&path[..i]);
+            }
+        }
+        for (path, ty) in &entries {
+            let ours = match *ty {
+                FileType::RegularFile => path == INDEX_JSON || listed.contains(path),
+                FileType::Directory => dirs.contains(path.as_str()),
+                _ => false,
+            };
+            if !ours {
+                return Err(WriteError::Unlisted {
+                    out: out(),
+                    path: path.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<OwnedFd, WriteError> {
+        let name = self.lock_name();
+        let path = self.at(&name);
+        let fd = rfs::openat(
+            &self.parent_fd,
+            &name,
+            OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(|e| io_err("create the lock file", &path, e))?;
+        match rfs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(fd),
+            Err(Errno::WOULDBLOCK) => Err(WriteError::Locked {
+                out: self.out.clone(),
+                lock: path,
+            }),
+            Err(e) => Err(io_err("lock", &path, e)),
+        }
+    }
+
+    /// Remove what interrupted renders of this `--out` left beside it, first putting back an
+    /// old output that an interrupted fallback swap left `--out` without.
+    fn clean_leftovers(&self) -> Result<(), WriteError> {
+        let mut staging = Vec::new();
+        let mut old = Vec::new();
+        for name in list_dir(self.parent_fd.as_fd(), &self.parent)? {
+            let is_dir = matches!(
+                rfs::statat(&self.parent_fd, &name, AtFlags::SYMLINK_NOFOLLOW),
+                Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory
+            );
+            if !is_dir {
+                continue;
+            }
+            if self.is_leftover(&name, STAGING) {
+                staging.push(name);
+            } else if self.is_leftover(&name, OLD) {
+                old.push(name);
+            }
+        }
+        if self.stat_out()?.is_none() && !old.is_empty() {
+            if old.len() > 1 {
+                return Err(WriteError::SeveralOld {
+                    out: self.out.clone(),
+                    found: old.iter().map(|n| self.at(n)).collect(),
+                });
+            }
+            let restored = old.remove(0);
+            rfs::renameat(&self.parent_fd, &restored, &self.parent_fd, &self.name)
+                .map_err(|e| io_err("restore the earlier output from", &self.at(&restored), e))?;
+            rfs::fsync(&self.parent_fd).map_err(|e| io_err("sync", &self.parent, e))?;
+        }
+        for name in staging.iter().chain(&old) {
+            remove_tree_at(self.parent_fd.as_fd(), name, &self.parent)?;
+        }
+        Ok(())
+    }
+
+    /// Write every file, then `index.json`, into the new staging directory `root`, syncing
+    /// each file and directory so that what is swapped in is already durable.
+    fn fill_staging(
+        &self,
+        root: OwnedFd,
+        staging: &OsStr,
+        files: &FileSet,
+    ) -> Result<(), WriteError> {
+        let root_path = self.at(staging);
+
+        // Paths sharing a directory prefix are contiguous in sorted order, so the open
+        // directories form a stack: a directory is finished (and synced) once a path outside
+        // it comes up, and never revisited.
+        let mut open: Vec<(String, OwnedFd)> = Vec::new();
+        for (path, file) in files.iter() {
+            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+            while let Some((d, fd)) = open.last() {
+                if dir == d || dir.starts_with(&format!("{d}/")) {
+                    break;
+                }
+                rfs::fsync(fd).map_err(|e| io_err("sync", &root_path.join(d), e))?;
+                open.pop();
+            }
+            if !dir.is_empty() {
+                for component in dir.split('/').skip(open.len()) {
+                    let prefix = match open.last() {
+                        Some((d, _)) => format!("{d}/{component}"),
+                        None => component.to_string(),
+                    };
+                    let parent = open.last().map_or(root.as_fd(), |(_, fd)| fd.as_fd());
+                    let fd = make_dir(
+                        parent,
+                        component.as_ref(),
+                        &root_path.join(&prefix),
+                        "create",
+                    )?;
+                    open.push((prefix, fd));
+                }
+            }
+            let dir_fd = open.last().map_or(root.as_fd(), |(_, fd)| fd.as_fd());
+            write_file(dir_fd, name, &file.bytes, file.mode, &root_path.join(path))?;
+        }
+        while let Some((d, fd)) = open.pop() {
+            rfs::fsync(&fd).map_err(|e| io_err("sync", &root_path.join(d), e))?;
+        }
+        // Last, so a staging tree with an index.json is a complete one.
+        write_file(
+            root.as_fd(),
+            INDEX_JSON,
+            &files.index_json(),
+            0o644,
+            &root_path.join(INDEX_JSON),
+        )?;
+        rfs::fsync(&root).map_err(|e| io_err("sync", &root_path, e))
+    }
+
+    /// Put the staging tree at `--out`, then remove whatever was there.
+    fn swap_in(&self, staging: &OsStr, try_exchange: bool) -> Result<(), WriteError> {
+        let fd = &self.parent_fd;
+        let move_err = |e| io_err("move the new output into place at", &self.out, e);
+        let sync = || rfs::fsync(fd).map_err(|e| io_err("sync", &self.parent, e));
+
+        if self.stat_out()?.is_none() {
+            if let Err(e) = rfs::renameat(fd, staging, fd, &self.name) {
+                let _ = remove_tree_at(fd.as_fd(), staging, &self.parent);
+                return Err(move_err(e));
+            }
+            return sync();
+        }
+
+        let exchanged = try_exchange
+            && match rfs::renameat_with(fd, staging, fd, &self.name, RenameFlags::EXCHANGE) {
+                Ok(()) => true,
+                // The filesystem (or kernel) cannot exchange: fall back to two renames.
+                Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => false,
+                Err(e) => {
+                    let _ = remove_tree_at(fd.as_fd(), staging, &self.parent);
+                    return Err(move_err(e));
+                }
+            };
+        let old = if exchanged {
+            // The old tree now sits at the staging name.
+            staging.to_os_string()
+        } else {
+            // --out is missing between these two renames; clean_leftovers restores it if
+            // a crash lands in between.
+            let old = self.sibling_name(OLD);
+            if let Err(e) = rfs::renameat(fd, &self.name, fd, &old) {
+                let _ = remove_tree_at(fd.as_fd(), staging, &self.parent);
+                return Err(io_err("move the old output aside to", &self.at(&old), e));
+            }
+            if let Err(e) = rfs::renameat(fd, staging, fd, &self.name) {
+                let restored = rfs::renameat(fd, &old, fd, &self.name);
+                if restored.is_ok() {
+                    let _ = remove_tree_at(fd.as_fd(), staging, &self.parent);
+                }
+                return Err(move_err(e));
+            }
+            old
+        };
+        sync()?;
+        // The new output is in place and durable. If removing the old tree fails it stays
+        // as a recognisable leftover that the next render removes, so it is not an error.
+        let _ = remove_tree_at(fd.as_fd(), &old, &self.parent);
+        Ok(())
+    }
+}
+
+fn dir_flags() -> OFlags {
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
+}
+
+/// For the parent of `--out`, which may legitimately be reached through a symlink.
+fn dir_flags_follow() -> OFlags {
+    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC
+}
+
+fn file_read_flags() -> OFlags {
+    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK
+}
+
+fn io_err(action: &'static str, path: &Path, e: Errno) -> WriteError {
+    WriteError::Io {
+        action,
+        path: path.to_path_buf(),
+        err: e.into(),
+    }
+}
+
+fn std_io_err(action: &'static str, path: &Path, err: io::Error) -> WriteError {
+    WriteError::Io {
+        action,
+        path: path.to_path_buf(),
+        err,
+    }
+}
+
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Create directory `name` in `parent` with mode 0755 exactly, whatever the umask.
+fn make_dir(
+    parent: BorrowedFd<'_>,
+    name: &OsStr,
+    path: &Path,
+    action: &'static str,
+) -> Result<OwnedFd, WriteError> {
+    rfs::mkdirat(parent, name, Mode::from_raw_mode(0o755)).map_err(|e| io_err(action, path, e))?;
+    let fd = rfs::openat(parent, name, dir_flags(), Mode::empty())
+        .map_err(|e| io_err("open", path, e))?;
+    rfs::fchmod(&fd, Mode::from_raw_mode(0o755)).map_err(|e| io_err("set the mode of", path, e))?;
+    Ok(fd)
+}
+
+/// Create a new file with its final mode from the first moment (the umask can only narrow
+/// the creation mode; `fchmod` then sets it exactly), write it and sync it.
+fn write_file(
+    dir: BorrowedFd<'_>,
+    name: &str,
+    bytes: &[u8],
+    mode: u32,
+    path: &Path,
+) -> Result<(), WriteError> {
+    let mode = Mode::from_raw_mode(mode);
+    let fd = rfs::openat(
+        dir,
+        name,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        mode,
+    )
+    .map_err(|e| io_err("create", path, e))?;
+    rfs::fchmod(&fd, mode).map_err(|e| io_err("set the mode of", path, e))?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(bytes)
+        .map_err(|e| std_io_err("write", path, e))?;
+    file.sync_all().map_err(|e| std_io_err("sync", path, e))
+}
+
+/// Names in a directory, without `.` and `..`, sorted so walks and errors are deterministic.
+fn list_dir(dir: BorrowedFd<'_>, path: &Path) -> Result<Vec<OsString>, WriteError> {
+    let mut names = Vec::new();
+    for entry in rfs::Dir::read_from(dir).map_err(|e| io_err("read", path, e))? {
+        let entry = entry.map_err(|e| io_err("read", path, e))?;
+        let name = entry.file_name().to_bytes();
+        if name != b"." && name != b".." {
+            names.push(OsString::from_vec(name.to_vec()));
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+type Visit<'a> = dyn FnMut(BorrowedFd<'_>, &OsStr, &Path, FileType) -> Result<(), WriteError> + 'a;
+
+/// Visit every entry below `dir` (whose path relative to the walk's root is `rel`; the root
+/// is `root` in messages) without following symlinks: `visit(parent_fd, name, rel_path,
+/// type)`, a directory before its contents.
+fn walk(
+    dir: BorrowedFd<'_>,
+    root: &Path,
+    rel: &Path,
+    visit: &mut Visit<'_>,
+) -> Result<(), WriteError> {
+    let here = root.join(rel);
+    for name in list_dir(dir, &here)? {
+        let child_rel = rel.join(&name);
+        let st = rfs::statat(dir, &name, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| io_err("inspect", &root.join(&child_rel), e))?;
+        let ty = FileType::from_raw_mode(st.st_mode);
+        visit(dir, &name, &child_rel, ty)?;
+        if ty == FileType::Directory {
+            let child = rfs::openat(dir, &name, dir_flags(), Mode::empty())
+                .map_err(|e| io_err("read", &root.join(&child_rel), e))?;
+            walk(child.as_fd(), root, &child_rel, visit)?;
+        }
+    }
+    Ok(())
+}
+
+/// Remove directory `name` in `parent` and everything in it, never following a symlink.
+fn remove_tree_at(
+    parent: BorrowedFd<'_>,
+    name: &OsStr,
+    parent_path: &Path,
+) -> Result<(), WriteError> {
+    let path = parent_path.join(name);
+    let dir = rfs::openat(parent, name, dir_flags(), Mode::empty())
+        .map_err(|e| io_err("remove", &path, e))?;
+    for child in list_dir(dir.as_fd(), &path)? {
+        let st = rfs::statat(&dir, &child, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| io_err("remove", &path.join(&child), e))?;
+        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+            remove_tree_at(dir.as_fd(), &child, &path)?;
+        } else {
+            rfs::unlinkat(&dir, &child, AtFlags::empty())
+                .map_err(|e| io_err("remove", &path.join(&child), e))?;
+        }
+    }
+    rfs::unlinkat(parent, name, AtFlags::REMOVEDIR).map_err(|e| io_err("remove", &path, e))
+}
+
+/// The paths listed in `out/index.json`, or why it is not one of ours.
+fn read_index_paths(out_fd: BorrowedFd<'_>, out: &Path) -> Result<BTreeSet<String>, WriteError> {
+    #[derive(Deserialize)]
+    struct Index {
+        version: u64,
+        files: Vec<Entry>,
+    }
+    #[derive(Deserialize)]
+    struct Entry {
+        path: String,
+    }
+    let path = out.join(INDEX_JSON);
+    let fd = rfs::openat(out_fd, INDEX_JSON, file_read_flags(), Mode::empty())
+        .map_err(|e| io_err("read", &path, e))?;
+    let mut bytes = Vec::new();
+    std::fs::File::from(fd)
+        .read_to_end(&mut bytes)
+        .map_err(|e| std_io_err("read", &path, e))?;
+    let foreign = |reason: String| WriteError::ForeignIndex {
+        out: out.to_path_buf(),
+        reason,
+    };
+    // Only the position goes into the message: serde_json's own text can quote the file, and
+    // a foreign file may hold anything.
+    let index: Index = serde_json::from_slice(&bytes).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "not the expected structure",
+            _ => "not valid JSON",
+        };
+        foreign(format!("{what} at line {} column {}", e.line(), e.column()))
+    })?;
+    if index.version != 1 {
+        return Err(foreign(format!("version {}, expected 1", index.version)));
+    }
+    Ok(index.files.into_iter().map(|e| e.path).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fileset::{File, Kind};
+    use std::os::unix::fs::{symlink, PermissionsExt};
+
+    const SECRET: &str = "-----BEGIN PRIVATE KEY-----\nTOP-SECRET-KEY-BYTES\n";
+
+    fn set_a() -> FileSet {
+        let mut set = FileSet::new();
+        let files = [
+            ("pki/ca.crt", File::public(Kind::Certificate, "ca cert\n")),
+            ("pki/ca.key", File::secret(Kind::PrivateKey, SECRET)),
+            (
+                "pki/etcd/ca.crt",
+                File::public(Kind::Certificate, "etcd ca\n"),
+            ),
+            (
+                "kubeconfig/admin.conf",
+                File::secret(Kind::Kubeconfig, "admin\n"),
+            ),
+            (
+                "manifests/rbac.yaml",
+                File::public(Kind::Manifest, "rbac\n"),
+            ),
+            (
+                "nodes/cp-0/rootfs/usr/local/bin/kubelet-wrapper",
+                File::with_mode(Kind::RootfsFile, "#!/bin/sh\n", 0o755, false),
+            ),
+            (
+                "nodes/cp-0/rootfs/etc/kubernetes/pki/ca.key",
+                File::with_mode(Kind::RootfsFile, SECRET, 0o400, true),
+            ),
+            ("only-in-a.txt", File::public(Kind::Config, "a\n")),
+        ];
+        for (path, file) in files {
+            set.insert(path, file).unwrap();
+        }
+        set
+    }
+
+    fn set_b() -> FileSet {
+        let mut set = FileSet::new();
+        set.insert("pki/ca.crt", File::public(Kind::Certificate, "new ca\n"))
+            .unwrap();
+        set.insert("pki/ca.key", File::secret(Kind::PrivateKey, "new key\n"))
+            .unwrap();
+        set.insert("manifests/b.yaml", File::public(Kind::Manifest, "b\n"))
+            .unwrap();
+        set
+    }
+
+    /// A set whose writing fails halfway: the second file's name exceeds NAME_MAX.
+    fn failing_set() -> (FileSet, String) {
+        let mut set = FileSet::new();
+        set.insert("a/ok", File::secret(Kind::PrivateKey, SECRET))
+            .unwrap();
+        let long = format!("a/{}", "x".repeat(300));
+        set.insert(&long, File::public(Kind::Config, "x")).unwrap();
+        (set, long)
+    }
+
+    type Tree = BTreeMap<String, (Vec<u8>, u32)>;
+
+    fn expected(set: &FileSet) -> Tree {
+        let mut tree: Tree = set
+            .iter()
+            .map(|(p, f)| (p.to_string(), (f.bytes.clone(), f.mode)))
+            .collect();
+        tree.insert(INDEX_JSON.into(), (set.index_json(), 0o644));
+        tree
+    }
+
+    /// Names in `parent` other than `out` and its lock file.
+    fn beside(parent: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(parent)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "out" && n != ".out.kubeseed.lock")
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn assert_dirs_0755(dir: &Path) {
+        let mode = std::fs::symlink_metadata(dir).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o755, "{}", dir.display());
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                assert_dirs_0755(&entry.path());
+            }
+        }
+    }
+
+    fn assert_written(out: &Path, set: &FileSet) {
+        assert_eq!(read_tree(out).unwrap(), expected(set));
+        assert_dirs_0755(out);
+        assert_eq!(beside(out.parent().unwrap()), Vec::<String>::new());
+    }
+
+    fn put(path: &Path, bytes: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn writes_into_a_missing_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        check_out_dir(&out).unwrap();
+        write(&out, &set_a()).unwrap();
+        assert_written(&out, &set_a());
+    }
+
+    #[test]
+    fn writes_into_an_empty_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o700)).unwrap();
+        check_out_dir(&out).unwrap();
+        write(&out, &set_a()).unwrap();
+        assert_written(&out, &set_a());
+    }
+
+    #[test]
+    fn replaces_a_previous_output_entirely() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        write(&out, &set_a()).unwrap();
+        write(&out, &set_b()).unwrap();
+        assert_written(&out, &set_b());
+        assert!(!out.join("only-in-a.txt").exists());
+        assert!(!out.join("nodes").exists());
+        // And back, through the fallback used where the filesystem cannot exchange.
+        write_with(&out, &set_a(), false).unwrap();
+        assert_written(&out, &set_a());
+    }
+
+    #[test]
+    fn accepts_relative_and_trailing_slash_spellings() {
+        let tmp = tempfile::tempdir().unwrap();
+        let spelled = tmp.path().join("./out/");
+        write(&spelled, &set_b()).unwrap();
+        write(&tmp.path().join("out/."), &set_a()).unwrap();
+        assert_written(&tmp.path().join("out"), &set_a());
+    }
+
+    /// The umask is per process and tests run as threads, so each umask gets a child process
+    /// running this same test with the environment below set.
+    #[test]
+    fn modes_are_exact_whatever_the_umask() {
+        if let (Ok(mask), Ok(out)) = (
+            std::env::var("KUBESEED_TEST_UMASK"),
+            std::env::var("KUBESEED_TEST_OUT"),
+        ) {
+            let mask = u32::from_str_radix(&mask, 8).unwrap();
+            rustix::process::umask(Mode::from_raw_mode(mask));
+            write(Path::new(&out), &set_a()).unwrap();
+            return;
+        }
+        for mask in ["077", "000", "027"] {
+            let tmp = tempfile::tempdir().unwrap();
+            let out = tmp.path().join("out");
+            let result = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "write::tests::modes_are_exact_whatever_the_umask",
+                    "--test-threads=1",
+                ])
+                .env("KUBESEED_TEST_UMASK", mask)
+                .env("KUBESEED_TEST_OUT", &out)
+                .output()
+                .unwrap();
+            assert!(result.status.success(), "umask {mask}: {result:?}");
+            assert_written(&out, &set_a());
+        }
+    }
+
+    #[test]
+    fn refuses_a_foreign_directory_and_leaves_it_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        put(&out.join("notes.txt"), "mine\n");
+        put(&out.join("sub/deep.bin"), "also mine\n");
+        let before = read_tree(&out).unwrap();
+
+        let message = format!(
+            "refusing to write to {}: it is not empty and has no index.json, so kubeseed did \
+             not write it; choose an empty or new directory",
+            out.display()
+        );
+        assert_eq!(check_out_dir(&out).unwrap_err().to_string(), message);
+        let err = write(&out, &set_a()).unwrap_err();
+        assert!(matches!(err, WriteError::Foreign { .. }), "{err}");
+        assert_eq!(err.to_string(), message);
+        assert_eq!(read_tree(&out).unwrap(), before);
+        assert_eq!(beside(tmp.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn refuses_an_index_json_that_is_not_ours_without_quoting_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        for index in [
+            r#"{"name": "my-site", "token": "hunter2"}"#,
+            r#"{"version": "hunter2", "files": []}"#,
+            "hunter2",
+        ] {
+            put(&out.join(INDEX_JSON), index);
+            let err = write(&out, &set_a()).unwrap_err();
+            assert!(matches!(err, WriteError::ForeignIndex { .. }), "{err}");
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+            assert_eq!(read_tree(&out).unwrap()[INDEX_JSON].0, index.as_bytes());
+        }
+        put(&out.join(INDEX_JSON), r#"{"version": 2, "files": []}"#);
+        let err = check_out_dir(&out).unwrap_err();
+        assert!(err.to_string().contains("version 2, expected 1"), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_previous_output_holding_files_it_does_not_list() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        write(&out, &set_a()).unwrap();
+
+        put(&out.join("pki/notes.txt"), "mine\n");
+        let before = read_tree(&out).unwrap();
+        let err = write(&out, &set_b()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "refusing to write to {}: it contains \"pki/notes.txt\", which its index.json \
+                 does not list, so kubeseed did not write it and would delete it; move it \
+                 elsewhere or choose an empty or new directory",
+                out.display()
+            )
+        );
+        assert_eq!(read_tree(&out).unwrap(), before);
+        std::fs::remove_file(out.join("pki/notes.txt")).unwrap();
+
+        std::fs::create_dir(out.join("empty")).unwrap();
+        assert!(matches!(
+            check_out_dir(&out),
+            Err(WriteError::Unlisted { path, .. }) if path == "empty"
+        ));
+        std::fs::remove_dir(out.join("empty")).unwrap();
+
+        symlink("/etc/passwd", out.join("link")).unwrap();
+        assert!(matches!(
+            check_out_dir(&out),
+            Err(WriteError::Unlisted { path, .. }) if path == "link"
+        ));
+        std::fs::remove_file(out.join("link")).unwrap();
+
+        // A listed file that was deleted by hand is fine: render puts it back.
+        std::fs::remove_file(out.join("pki/ca.crt")).unwrap();
+        write(&out, &set_a()).unwrap();
+        assert_written(&out, &set_a());
+    }
+
+    #[test]
+    fn refuses_out_paths_that_are_not_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("file");
+        put(&file, "x");
+        assert_eq!(
+            check_out_dir(&file).unwrap_err().to_string(),
+            format!(
+                "refusing to write to {}: it is a file, not a directory; choose an empty or \
+                 new directory",
+                file.display()
+            )
+        );
+
+        let to_file = tmp.path().join("to-file");
+        symlink(&file, &to_file).unwrap();
+        let to_dir = tmp.path().join("to-dir");
+        std::fs::create_dir(tmp.path().join("real")).unwrap();
+        symlink(tmp.path().join("real"), &to_dir).unwrap();
+        for link in [&to_file, &to_dir] {
+            assert!(matches!(
+                check_out_dir(link),
+                Err(WriteError::Symlink { .. })
+            ));
+            assert!(matches!(
+                write(link, &set_a()),
+                Err(WriteError::Symlink { .. })
+            ));
+            assert!(std::fs::symlink_metadata(link)
+                .unwrap()
+                .file_type()
+                .is_symlink());
+        }
+        assert_eq!(std::fs::read(&file).unwrap(), b"x");
+        assert_eq!(
+            std::fs::read_dir(tmp.path().join("real")).unwrap().count(),
+            0
+        );
+
+        let missing = tmp.path().join("no/such/parent");
+        let parent = tmp.path().join("no/such");
+        assert_eq!(
+            write(&missing.join("out"), &set_a())
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "cannot write to {}: its parent directory {} does not exist; create it first \
+                 (mkdir -p {})",
+                missing.join("out").display(),
+                missing.display(),
+                missing.display()
+            )
+        );
+        assert!(!parent.exists());
+        assert!(matches!(
+            check_out_dir(&file.join("out")),
+            Err(WriteError::ParentNotDir { .. })
+        ));
+        for unnamed in ["/", ".", "..", "x/.."] {
+            assert!(
+                matches!(
+                    check_out_dir(Path::new(unnamed)),
+                    Err(WriteError::Unnamed { .. })
+                ),
+                "{unnamed}"
+            );
+        }
+    }
+
+    #[test]
+    fn removes_leftovers_of_this_output_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        write(&out, &set_a()).unwrap();
+        let p = tmp.path();
+        put(&p.join(".out.kubeseed-staging-123/pki/ca.key"), SECRET);
+        put(&p.join(".out.kubeseed-old-456/index.json"), "{}");
+        put(&p.join(".something/keep"), "keep");
+        put(&p.join(".other.kubeseed-staging-1/keep"), "keep");
+        put(&p.join(".out.kubeseed-staging-abc/keep"), "keep");
+        put(&p.join(".out.kubeseed-staging-/keep"), "keep");
+        put(&p.join(".out.kubeseed-staging-9"), "a file, not ours");
+        std::fs::create_dir(p.join("elsewhere")).unwrap();
+        symlink(p.join("elsewhere"), p.join(".out.kubeseed-old-7")).unwrap();
+
+        write(&out, &set_b()).unwrap();
+        assert_eq!(read_tree(&out).unwrap(), expected(&set_b()));
+        assert_eq!(
+            beside(p),
+            [
+                ".other.kubeseed-staging-1",
+                ".out.kubeseed-old-7",
+                ".out.kubeseed-staging-",
+                ".out.kubeseed-staging-9",
+                ".out.kubeseed-staging-abc",
+                ".something",
+                "elsewhere"
+            ]
+        );
+    }
+
+    #[test]
+    fn restores_an_old_output_left_by_an_interrupted_fallback_swap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        write(&out, &set_a()).unwrap();
+        let before = read_tree(&out).unwrap();
+        // A crash between the two renames of the fallback: --out is missing.
+        std::fs::rename(&out, tmp.path().join(".out.kubeseed-old-4242")).unwrap();
+        put(
+            &tmp.path().join(".out.kubeseed-staging-4242/index.json"),
+            "{}",
+        );
+
+        // Even a render that fails puts the old output back.
+        assert!(write(&out, &failing_set().0).is_err());
+        assert_eq!(read_tree(&out).unwrap(), before);
+        assert_eq!(beside(tmp.path()), Vec::<String>::new());
+
+        std::fs::rename(&out, tmp.path().join(".out.kubeseed-old-1")).unwrap();
+        std::fs::create_dir(tmp.path().join(".out.kubeseed-old-2")).unwrap();
+        assert!(matches!(
+            write(&out, &set_b()),
+            Err(WriteError::SeveralOld { found, .. }) if found.len() == 2
+        ));
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn reports_a_held_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let lock_path = tmp.path().join(".out.kubeseed.lock");
+        let held = std::fs::File::create(&lock_path).unwrap();
+        rfs::flock(&held, FlockOperation::LockExclusive).unwrap();
+
+        let err = write(&out, &set_a()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "another kubeseed is writing {} (it holds {}); wait for it to finish",
+                out.display(),
+                lock_path.display()
+            )
+        );
+        assert!(!out.exists());
+        assert_eq!(beside(tmp.path()), Vec::<String>::new());
+
+        drop(held);
+        write(&out, &set_a()).unwrap();
+        assert_written(&out, &set_a());
+    }
+
+    #[test]
+    fn a_failure_mid_write_leaves_the_old_output_and_no_staging() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        write(&out, &set_a()).unwrap();
+        let before = read_tree(&out).unwrap();
+
+        let (set, long) = failing_set();
+        let err = write(&out, &set).unwrap_err();
+        let staging = tmp
+            .path()
+            .join(format!(".out.kubeseed-staging-{}", std::process::id()));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot create {}: File name too long (os error 36)",
+                staging.join(&long).display()
+            )
+        );
+        assert!(!err.to_string().contains("TOP-SECRET"));
+        assert!(!format!("{err:?}").contains("TOP-SECRET"));
+        assert_eq!(read_tree(&out).unwrap(), before);
+        assert_eq!(beside(tmp.path()), Vec::<String>::new());
+
+        // The same into a missing directory leaves nothing at all.
+        let fresh = tmp.path().join("fresh");
+        assert!(write(&fresh, &set).is_err());
+        assert!(!fresh.exists());
+        assert_eq!(beside(tmp.path()), [".fresh.kubeseed.lock"]);
+    }
+
+    #[test]
+    fn read_tree_refuses_symlinks_rather_than_follow_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        put(&out.join("a/file"), "x");
+        symlink("/etc/hostname", out.join("a/link")).unwrap();
+        let err = read_tree(&out).unwrap_err();
+        assert!(
+            matches!(&err, WriteError::NotRegular { path, .. } if path == &out.join("a/link")),
+            "{err}"
+        );
+        std::fs::remove_file(out.join("a/link")).unwrap();
+        let tree = read_tree(&out).unwrap();
+        assert_eq!(tree.keys().collect::<Vec<_>>(), ["a/file"]);
+
+        let link = tmp.path().join("link");
+        symlink(&out, &link).unwrap();
+        assert!(matches!(
+            read_tree(&link),
+            Err(WriteError::NotRegular { .. })
+        ));
+    }
+
+    #[test]
+    fn writes_directories_whose_names_share_prefixes() {
+        // Byte order interleaves "a/b.txt", "a/b-c/…", "a/b/…" and "a/b0"; each directory
+        // must still be created once.
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let mut set = FileSet::new();
+        for path in ["a/b/z/w", "a/b0", "a/b.txt", "a/b-c/y", "a/b/x", "b", "a/c"] {
+            set.insert(path, File::public(Kind::Config, path)).unwrap();
+        }
+        write(&out, &set).unwrap();
+        assert_written(&out, &set);
+    }
+
+    #[test]
+    fn refuses_out_names_kubeseed_uses_beside_outputs() {
+        let tmp = tempfile::tempdir().unwrap();
+        for name in [
+            ".a.kubeseed-staging-1",
+            ".a.kubeseed-old-22",
+            ".a.kubeseed.lock",
+            "..kubeseed-staging-3",
+        ] {
+            let out = tmp.path().join(name);
+            assert!(
+                matches!(check_out_dir(&out), Err(WriteError::ReservedName { .. })),
+                "{name}"
+            );
+            assert!(write(&out, &set_b()).is_err());
+            assert!(!out.exists());
+        }
+        for name in [
+            ".a.kubeseed-staging-",
+            ".a.kubeseed-staging-x",
+            "a.kubeseed-old-1",
+            ".a",
+        ] {
+            check_out_dir(&tmp.path().join(name)).unwrap();
+        }
+    }
+}

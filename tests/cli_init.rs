@@ -1,0 +1,95 @@
+//! `kubeseed init`, black-box: a starter that renders, a private seed, and
+//! never an overwrite.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Output};
+
+fn kubeseed(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kubeseed"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("KUBESEED_SEED")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn init_then_render() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = kubeseed(tmp.path(), &["init", "demo"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let demo = tmp.path().join("demo");
+    let seed = fs::read_to_string(demo.join("seed")).unwrap();
+    assert_eq!(seed.len(), 65);
+    assert!(seed.trim_end().chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(
+        fs::metadata(demo.join("seed"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert!(fs::read_to_string(demo.join(".gitignore"))
+        .unwrap()
+        .lines()
+        .any(|l| l == "seed"));
+    let spec = fs::read_to_string(demo.join("cluster.toml")).unwrap();
+    assert!(spec.contains("name = \"demo\""), "{spec}");
+    // not_before is now, rounded down to the hour.
+    let hour = time::OffsetDateTime::now_utc()
+        .format(&time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]"
+        ))
+        .unwrap();
+    assert!(
+        spec.contains(&format!("not_before = \"{hour}:00:00Z\"")),
+        "{spec}"
+    );
+    // The seed never reaches stdout.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(seed.trim_end()));
+
+    let out = kubeseed(
+        tmp.path(),
+        &["render", "demo/cluster.toml", "--out", "demo/out"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(demo.join("out/pki/ca.crt").exists());
+    assert!(demo.join("out/kubeconfig/admin.conf").exists());
+
+    // Two inits give two different seeds.
+    let out = kubeseed(tmp.path(), &["init", "other"]);
+    assert!(out.status.success());
+    assert_ne!(
+        seed,
+        fs::read_to_string(tmp.path().join("other/seed")).unwrap()
+    );
+}
+
+#[test]
+fn init_never_overwrites() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("seed"), "precious\n").unwrap();
+    let out = kubeseed(tmp.path(), &["init"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("seed") && stderr.contains("already exists"),
+        "{stderr}"
+    );
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("seed")).unwrap(),
+        "precious\n"
+    );
+    assert!(!tmp.path().join("cluster.toml").exists());
+    assert!(!tmp.path().join(".gitignore").exists());
+}

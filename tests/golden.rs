@@ -1,0 +1,246 @@
+//! Golden and determinism tests: the examples with their demo seeds render to
+//! pinned bytes, rendering twice gives identical trees, another seed changes
+//! every key, and a generation bump changes only that asset.
+//!
+//! After an intended output change: `KUBESEED_BLESS=1 cargo test --test golden`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// path -> (sha256 hex, mode), for every regular file under `dir`.
+fn tree(dir: &Path) -> BTreeMap<String, (String, u32)> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, (String, u32)>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            let path = entry.path();
+            if meta.is_dir() {
+                assert_eq!(
+                    meta.permissions().mode() & 0o777,
+                    0o755,
+                    "{}",
+                    path.display()
+                );
+                walk(base, &path, out);
+            } else {
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                let hash = hex::encode(Sha256::digest(fs::read(&path).unwrap()));
+                out.insert(rel, (hash, meta.permissions().mode() & 0o777));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn render(spec: &Path, out: &Path, seed: Option<&Path>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubeseed"));
+    cmd.arg("render")
+        .arg(spec)
+        .arg("--out")
+        .arg(out)
+        .env_remove("KUBESEED_SEED");
+    if let Some(seed) = seed {
+        cmd.arg("--seed").arg(seed);
+    }
+    let output = cmd.output().unwrap();
+    assert!(
+        output.status.success(),
+        "render {} failed: {}",
+        spec.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn manifest(tree: &BTreeMap<String, (String, u32)>) -> String {
+    tree.iter()
+        .map(|(path, (hash, mode))| format!("{hash}  {mode:04o}  {path}\n"))
+        .collect()
+}
+
+fn golden(example: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    render(
+        &root().join(format!("examples/{example}/cluster.toml")),
+        &out,
+        None,
+    );
+    let actual = manifest(&tree(&out));
+    let pinned = root().join(format!("tests/golden/{example}.sha256"));
+    if std::env::var_os("KUBESEED_BLESS").is_some() {
+        fs::write(&pinned, &actual).unwrap();
+    }
+    let expected = fs::read_to_string(&pinned).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with KUBESEED_BLESS=1 to create it)",
+            pinned.display()
+        )
+    });
+    if actual != expected {
+        let mut diff = String::new();
+        for line in expected
+            .lines()
+            .filter(|l| !actual.lines().any(|a| a == *l))
+        {
+            diff.push_str(&format!("- {line}\n"));
+        }
+        for line in actual
+            .lines()
+            .filter(|l| !expected.lines().any(|e| e == *l))
+        {
+            diff.push_str(&format!("+ {line}\n"));
+        }
+        panic!(
+            "examples/{example} no longer renders to the pinned bytes ({}):\n{diff}\nIf the change is intended, run KUBESEED_BLESS=1 cargo test --test golden and review the diff.",
+            pinned.display()
+        );
+    }
+}
+
+#[test]
+fn golden_single() {
+    golden("single");
+}
+
+#[test]
+fn golden_ha() {
+    golden("ha");
+}
+
+#[test]
+fn rendering_twice_gives_identical_trees() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = root().join("examples/ha/cluster.toml");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    render(&spec, &a, None);
+    render(&spec, &b, None);
+    let first = tree(&a);
+    assert!(first.len() > 30, "only {} files", first.len());
+    assert_eq!(first, tree(&b));
+    // Rendering over an existing output changes nothing either.
+    render(&spec, &a, None);
+    assert_eq!(first, tree(&a));
+}
+
+/// Private keys as PEM text: every `.key` file and every key embedded in a kubeconfig.
+fn private_keys(dir: &Path) -> BTreeMap<String, String> {
+    let mut keys = BTreeMap::new();
+    for (path, _) in tree(dir) {
+        let text = fs::read_to_string(dir.join(&path)).unwrap();
+        if path.ends_with(".key") {
+            keys.insert(path, text);
+        } else if path.ends_with(".conf") {
+            if let Some(line) = text
+                .lines()
+                .find(|l| l.trim_start().starts_with("client-key-data:"))
+            {
+                keys.insert(path, line.to_string());
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn another_seed_changes_every_key_and_the_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = root().join("examples/single/cluster.toml");
+    let other_seed = tmp.path().join("other.seed");
+    fs::write(&other_seed, format!("{}\n", "ab".repeat(32))).unwrap();
+    fs::set_permissions(&other_seed, fs::Permissions::from_mode(0o600)).unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    render(&spec, &a, None);
+    render(&spec, &b, Some(&other_seed));
+    let (ka, kb) = (private_keys(&a), private_keys(&b));
+    assert_eq!(ka.keys().collect::<Vec<_>>(), kb.keys().collect::<Vec<_>>());
+    // 11 key files (3 CAs, 7 leaves, sa.key) and the 4 client-certificate kubeconfigs.
+    assert_eq!(ka.len(), 15, "expected every key, got {:?}", ka.keys());
+    for (path, key) in &ka {
+        assert_ne!(
+            Some(key),
+            kb.get(path),
+            "{path} did not change with the seed"
+        );
+    }
+    let token = |dir: &Path| {
+        let text = fs::read_to_string(dir.join("kubeconfig/bootstrap-kubelet.conf")).unwrap();
+        text.lines()
+            .find(|l| l.contains("token:"))
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(token(&a), token(&b));
+}
+
+#[test]
+fn bumping_one_generation_changes_only_that_asset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = fs::read_to_string(root().join("examples/ha/cluster.toml")).unwrap();
+    let seed = root().join("examples/ha/seed");
+    let bumped = tmp.path().join("bumped.toml");
+    let text = original.replace("[pki.generations]\n", "[pki.generations]\napiserver = 2\n");
+    assert_ne!(text, original);
+    fs::write(&bumped, text).unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    render(&root().join("examples/ha/cluster.toml"), &a, None);
+    render(&bumped, &b, Some(&seed));
+    let (ta, tb) = (tree(&a), tree(&b));
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    let changed: Vec<&String> = ta.keys().filter(|p| ta[*p] != tb[*p]).collect();
+    assert_eq!(
+        changed,
+        ["index.json", "pki/apiserver.crt", "pki/apiserver.key"]
+    );
+}
+
+#[test]
+fn bumping_a_ca_generation_changes_the_ca_and_what_it_signs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = fs::read_to_string(root().join("examples/ha/cluster.toml")).unwrap();
+    let seed = root().join("examples/ha/seed");
+    let bumped = tmp.path().join("bumped.toml");
+    fs::write(
+        &bumped,
+        original.replace("[pki.generations]\n", "[pki.generations]\netcd-ca = 2\n"),
+    )
+    .unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    render(&root().join("examples/ha/cluster.toml"), &a, None);
+    render(&bumped, &b, Some(&seed));
+    let (ta, tb) = (tree(&a), tree(&b));
+    let changed: Vec<&str> = ta
+        .keys()
+        .filter(|p| ta[*p] != tb[*p])
+        .map(String::as_str)
+        .collect();
+    let mut expected = vec![
+        "index.json",
+        "pki/apiserver-etcd-client.crt",
+        "pki/etcd/ca.crt",
+        "pki/etcd/ca.key",
+    ];
+    for c in ["cp-0", "cp-1", "cp-2"] {
+        expected.push(Box::leak(format!("pki/etcd/{c}/peer.crt").into_boxed_str()));
+        expected.push(Box::leak(
+            format!("pki/etcd/{c}/server.crt").into_boxed_str(),
+        ));
+    }
+    expected.push("pki/etcd/healthcheck-client.crt");
+    expected.sort();
+    assert_eq!(changed, expected);
+}

@@ -1,0 +1,241 @@
+//! Every `pki.algorithm` and an external CA, end to end through `openssl`:
+//! the keys are of the asked type and size, and the leaves chain to the CA.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+const SEED: &str = "a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0";
+
+fn spec(algorithm: &str, extra_pki: &str) -> String {
+    spec_at(algorithm, extra_pki, "2026-01-01T00:00:00Z")
+}
+
+fn spec_at(algorithm: &str, extra_pki: &str, not_before: &str) -> String {
+    format!(
+        r#"version = 1
+[cluster]
+name = "algo"
+api_server = "https://127.0.0.10:6443"
+kubernetes_version = "v1.34.2"
+[[controllers]]
+name = "cp-0"
+address = "127.0.0.11"
+[pki]
+algorithm = "{algorithm}"
+not_before = "{not_before}"
+{extra_pki}
+[bootstrap_token]
+"#
+    )
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl is missing: run scripts/test, which installs it");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn render(dir: &Path, spec_text: &str) {
+    fs::write(dir.join("cluster.toml"), spec_text).unwrap();
+    let seed = dir.join("seed");
+    fs::write(&seed, format!("{SEED}\n")).unwrap();
+    fs::set_permissions(&seed, fs::Permissions::from_mode(0o600)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kubeseed"))
+        .current_dir(dir)
+        .args(["render", "cluster.toml", "--out", "out"])
+        .env_remove("KUBESEED_SEED")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// 2026-06-01, inside every validity window of these specs.
+const AT: &str = "1780272000";
+
+fn check(algorithm: &str, key_pem_tag: &str, key_text: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    render(dir, &spec(algorithm, ""));
+    for key in [
+        "out/pki/ca.key",
+        "out/pki/apiserver.key",
+        "out/pki/sa.key",
+        "out/pki/etcd/cp-0/server.key",
+    ] {
+        let pem = fs::read_to_string(dir.join(key)).unwrap();
+        assert!(
+            pem.starts_with(&format!("-----BEGIN {key_pem_tag}-----\n")),
+            "{key}: {}",
+            &pem[..40]
+        );
+        let text = openssl(dir, &["pkey", "-in", key, "-noout", "-text"]);
+        assert!(
+            text.contains(key_text),
+            "{key} is not {key_text}: {}",
+            text.lines().next().unwrap_or("")
+        );
+    }
+    let verified = openssl(
+        dir,
+        &[
+            "verify",
+            "-attime",
+            AT,
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+            "out/pki/ca.crt",
+            "out/pki/apiserver.crt",
+        ],
+    );
+    assert!(verified.contains("OK"));
+    let verified = openssl(
+        dir,
+        &[
+            "verify",
+            "-attime",
+            AT,
+            "-purpose",
+            "sslclient",
+            "-CAfile",
+            "out/pki/etcd/ca.crt",
+            "out/pki/apiserver-etcd-client.crt",
+        ],
+    );
+    assert!(verified.contains("OK"));
+}
+
+#[test]
+fn ecdsa_p256() {
+    check("ecdsa-p256", "EC PRIVATE KEY", "Private-Key: (256 bit)");
+}
+
+#[test]
+fn ecdsa_p384() {
+    check("ecdsa-p384", "EC PRIVATE KEY", "Private-Key: (384 bit)");
+}
+
+#[test]
+fn rsa_2048() {
+    check(
+        "rsa-2048",
+        "RSA PRIVATE KEY",
+        "Private-Key: (2048 bit, 2 primes)",
+    );
+}
+
+#[test]
+fn rsa_3072() {
+    check(
+        "rsa-3072",
+        "RSA PRIVATE KEY",
+        "Private-Key: (3072 bit, 2 primes)",
+    );
+}
+
+fn external_ca(key_args: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-nodes",
+        "-keyout",
+        "my-ca.key",
+        "-out",
+        "my-ca.crt",
+        "-subj",
+        "/O=Example/CN=example-root",
+        "-days",
+        "3650",
+        "-set_serial",
+        "7",
+    ];
+    args.extend_from_slice(key_args);
+    args.extend_from_slice(&[
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+    ]);
+    openssl(dir, &args);
+    // openssl makes the CA valid from now on, so the leaves start at this
+    // hour and are checked an hour from now, inside both windows.
+    let now = time::OffsetDateTime::now_utc();
+    let hour = now
+        .format(&time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:00:00Z"
+        ))
+        .unwrap();
+    let at = (now.unix_timestamp() + 3600).to_string();
+    let ca = "external_ca = { cert = \"my-ca.crt\", key = \"my-ca.key\" }";
+    render(dir, &spec_at("ecdsa-p256", ca, &hour));
+    // The user's CA is the cluster CA, unchanged.
+    let mine = openssl(dir, &["x509", "-in", "my-ca.crt", "-outform", "der"]);
+    let theirs = openssl(dir, &["x509", "-in", "out/pki/ca.crt", "-outform", "der"]);
+    assert_eq!(mine, theirs);
+    for leaf in [
+        "out/pki/apiserver.crt",
+        "out/pki/apiserver-kubelet-client.crt",
+    ] {
+        let purpose = if leaf.ends_with("apiserver.crt") {
+            "sslserver"
+        } else {
+            "sslclient"
+        };
+        let ok = openssl(
+            dir,
+            &[
+                "verify",
+                "-attime",
+                &at,
+                "-purpose",
+                purpose,
+                "-CAfile",
+                "my-ca.crt",
+                leaf,
+            ],
+        );
+        assert!(ok.contains("OK"), "{leaf}: {ok}");
+    }
+    let issuer = openssl(
+        dir,
+        &["x509", "-in", "out/pki/apiserver.crt", "-noout", "-issuer"],
+    );
+    assert!(issuer.contains("example-root"), "{issuer}");
+    // The kubeconfigs trust the user's CA.
+    let admin = fs::read_to_string(dir.join("out/kubeconfig/admin.conf")).unwrap();
+    use base64::Engine;
+    let ca_pem = fs::read_to_string(dir.join("out/pki/ca.crt")).unwrap();
+    assert!(admin.contains(&base64::engine::general_purpose::STANDARD.encode(ca_pem)));
+    // The front-proxy and etcd CAs are still kubeseed's own.
+    let etcd_ca = openssl(
+        dir,
+        &["x509", "-in", "out/pki/etcd/ca.crt", "-noout", "-subject"],
+    );
+    assert!(etcd_ca.contains("etcd-ca"), "{etcd_ca}");
+}
+
+#[test]
+fn external_ca_ecdsa() {
+    external_ca(&["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]);
+}
+
+#[test]
+fn external_ca_rsa_pkcs8() {
+    external_ca(&["-newkey", "rsa:2048"]);
+}
