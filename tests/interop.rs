@@ -18,9 +18,9 @@ mod kubeadm;
 mod reference;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use audit::audit;
+use audit::{audit, audit_index, audit_kubeconfigs, audit_pki, kubectl_view, s};
 use kubeadm::{CertSpec, Cluster, San};
 
 const FIXTURE: &str = "interop.toml";
@@ -234,4 +234,105 @@ fn audit_catches_planted_defects() {
     f.assert_has(&["index.json pki/sa.key: mode"]);
     f.assert_has(&["index.json pki/sa.pub: sha256"]);
     f.assert_has(&["stray.txt: on disk but not in index.json"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rendered directory
+
+/// A workspace with the fixture spec, the test seed and `out/` rendered by the real binary.
+struct Rendered {
+    ws: common::Workspace,
+    cluster: Cluster,
+    run: common::Run,
+}
+
+impl Rendered {
+    fn new() -> Rendered {
+        let ws = common::Workspace::new();
+        let spec = ws.write_spec(&common::fixture(FIXTURE));
+        let seed = ws.write_seed(common::TEST_SEED_HEX);
+        let out = ws.out_dir();
+        let run = common::kubeseed(
+            ["render", s(&spec), "--out", s(&out), "--seed", s(&seed)],
+            &[],
+        )
+        .success("kubeseed render");
+        assert!(
+            out.join("index.json").is_file(),
+            "`kubeseed render` exited 0 but wrote no {}/index.json\nstdout: {}\nstderr: {}",
+            out.display(),
+            run.stdout,
+            run.stderr
+        );
+        Rendered {
+            cluster: fixture_cluster(),
+            run,
+            ws,
+        }
+    }
+
+    fn out(&self) -> PathBuf {
+        self.ws.out_dir()
+    }
+}
+
+#[test]
+fn rendered_pki_verifies_with_openssl_and_matches_kubeadm() {
+    let r = Rendered::new();
+    audit_pki(&r.out(), &r.cluster).assert_none("rendered pki/");
+}
+
+#[test]
+fn rendered_kubeconfigs_parse_with_kubectl_and_carry_kubeadm_identities() {
+    let r = Rendered::new();
+    audit_kubeconfigs(&r.out(), &r.cluster).assert_none("rendered kubeconfig/");
+}
+
+#[test]
+fn rendered_index_lists_every_file_with_its_hash_and_mode() {
+    let r = Rendered::new();
+    audit_index(&r.out(), &r.cluster).assert_none("rendered index.json and modes");
+}
+
+#[test]
+fn rendered_certs_run_a_three_member_etcd_cluster_with_mtls() {
+    let r = Rendered::new();
+    exercise_etcd(&r.out(), &r.cluster);
+}
+
+/// SPEC: no secret ever appears in stdout, logs or index.json.
+#[test]
+fn rendered_output_leaks_no_secret_to_stdio_or_index() {
+    let r = Rendered::new();
+    let view = kubectl_view(&r.out().join("kubeconfig/bootstrap-kubelet.conf"))
+        .expect("bootstrap-kubelet.conf readable by kubectl");
+    let token = view["users"][0]["user"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let token_secret = token
+        .split_once('.')
+        .map(|(_, s)| s.to_string())
+        .unwrap_or_default();
+    assert!(
+        token_secret.len() >= 16,
+        "no bootstrap token secret found to look for: {token:?}"
+    );
+    let index = fs::read_to_string(r.out().join("index.json")).expect("index.json");
+    for (name, text) in [
+        ("stdout", &r.run.stdout),
+        ("stderr", &r.run.stderr),
+        ("index.json", &index),
+    ] {
+        for (what, secret) in [
+            ("the bootstrap token secret", token_secret.as_str()),
+            ("the seed", common::TEST_SEED_HEX),
+            ("a PEM private key", "PRIVATE KEY"),
+        ] {
+            assert!(
+                !text.contains(secret),
+                "{name} of `kubeseed render` contains {what}"
+            );
+        }
+    }
 }
