@@ -244,3 +244,44 @@ fn bumping_a_ca_generation_changes_the_ca_and_what_it_signs() {
     expected.sort();
     assert_eq!(changed, expected);
 }
+
+/// Nothing secret reaches the terminal: not the seed, not a line of any
+/// private key, not the token secret.
+#[test]
+fn render_prints_no_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let spec = root().join("examples/single/cluster.toml");
+    let seed_text = fs::read_to_string(root().join("examples/single/seed")).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_kubeseed"))
+        .arg("render")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out_dir)
+        .env_remove("KUBESEED_SEED")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("rendered"), "{printed}");
+    assert!(!printed.contains(seed_text.trim()), "the seed was printed");
+    let mut secrets = vec![];
+    for (path, _) in tree(&out_dir) {
+        let text = fs::read_to_string(out_dir.join(&path)).unwrap();
+        if path.ends_with(".key") {
+            // Every base64 line of every key.
+            secrets.extend(text.lines().filter(|l| !l.starts_with("-----")).map(String::from));
+        }
+        if let Some(token) = text.lines().find_map(|l| l.trim().strip_prefix("token: ")) {
+            secrets.push(token.split('.').nth(1).unwrap().to_string());
+        }
+    }
+    assert!(secrets.len() > 30, "found only {} secret fragments", secrets.len());
+    for s in &secrets {
+        assert!(!printed.contains(s.as_str()), "a secret fragment was printed: {printed}");
+    }
+}
