@@ -15,6 +15,7 @@
 //! [`render`] is the promise: the same spec and seed give the same
 //! [`FileSet`](fileset::FileSet), byte for byte.
 
+pub mod bundle;
 pub mod derive;
 pub mod detkeygen;
 pub mod duration;
