@@ -6,6 +6,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::bundle::BundleError;
 use crate::issue::IssueError;
 use crate::render::RenderError;
 use crate::spec::SpecErrors;
@@ -43,6 +44,7 @@ pub enum Error {
     },
     Issue(IssueError),
     Render(RenderError),
+    Bundle(BundleError),
     Write(WriteError),
 }
 
@@ -76,6 +78,7 @@ impl fmt::Display for Error {
             Error::Init { path, problem, .. } => write!(f, "{}: {problem}", path.display()),
             Error::Issue(e) => write!(f, "{e}"),
             Error::Render(e) => write!(f, "{e}"),
+            Error::Bundle(e) => write!(f, "{e}"),
             Error::Write(e) => write!(f, "{e}"),
         }
     }
@@ -96,6 +99,11 @@ impl From<IssueError> for Error {
 impl From<RenderError> for Error {
     fn from(e: RenderError) -> Self {
         Error::Render(e)
+    }
+}
+impl From<BundleError> for Error {
+    fn from(e: BundleError) -> Self {
+        Error::Bundle(e)
     }
 }
 impl From<WriteError> for Error {

@@ -9,6 +9,7 @@
 //!   → derive: seed → key seeds, serials, token   derive.rs, detkeygen.rs, keys.rs
 //!   → issue: certificates                    issue.rs
 //!   → render: templates → files in memory    render.rs, fileset.rs
+//!   → node bundles from those files          nodes.rs, bundle.rs
 //!   → write: staging dir, atomic swap        write.rs
 //! ```
 //!
@@ -25,6 +26,7 @@ pub mod issue;
 pub mod keys;
 pub mod load;
 pub mod model;
+pub mod nodes;
 pub mod render;
 pub mod spec;
 pub mod write;
@@ -47,5 +49,8 @@ pub fn render(spec: &Spec, seed: &Seed, external_ca: Option<ExternalCa>) -> Resu
         })?;
     let pki = issue::issue(&model, seed, external_ca)?;
     let templates = render::Templates::embedded()?;
-    Ok(render::render(&model, &pki, &token, &templates)?)
+    let mut files = render::render(&model, &pki, &token, &templates)?;
+    // Last, so the bundles carry whatever the renderers above produced.
+    nodes::add_bundles(spec, &mut files)?;
+    Ok(files)
 }

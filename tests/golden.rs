@@ -168,8 +168,13 @@ fn another_seed_changes_every_key_and_the_token() {
     render(&spec, &b, Some(&other_seed));
     let (ka, kb) = (private_keys(&a), private_keys(&b));
     assert_eq!(ka.keys().collect::<Vec<_>>(), kb.keys().collect::<Vec<_>>());
-    // 11 key files (3 CAs, 7 leaves, sa.key) and the 4 client-certificate kubeconfigs.
-    assert_eq!(ka.len(), 15, "expected every key, got {:?}", ka.keys());
+    // 11 key files (3 CAs, 7 leaves, sa.key) and the 4 client-certificate kubeconfigs, and
+    // the same 15 again in the controller's rootfs bundle (a worker bundle holds none).
+    let (bundled, rendered): (Vec<&String>, Vec<&String>) =
+        ka.keys().partition(|p| p.starts_with("nodes/"));
+    assert_eq!(rendered.len(), 15, "expected every key, got {rendered:?}");
+    assert_eq!(bundled.len(), 15, "expected every key, got {bundled:?}");
+    assert!(bundled.iter().all(|p| p.starts_with("nodes/cp-0/rootfs/")));
     for (path, key) in &ka {
         assert_ne!(
             Some(key),
@@ -185,6 +190,35 @@ fn another_seed_changes_every_key_and_the_token() {
             .to_string()
     };
     assert_ne!(token(&a), token(&b));
+}
+
+/// `changed` (paths under `pki/`) plus what carries them in the node bundles of `controllers`:
+/// their copies at the on-host paths (a member's own etcd pairs only) and the bundle files
+/// that embed those, and index.json. Worker bundles hold no re-keyable asset but the CA
+/// certificate, so they never appear.
+fn with_bundle_copies(changed: &[&str], controllers: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = vec!["index.json".into()];
+    for c in controllers {
+        let mut carried = false;
+        for path in changed {
+            let rel = path.strip_prefix("pki/").unwrap();
+            let host = match rel.strip_prefix("etcd/").and_then(|r| r.split_once('/')) {
+                Some((member, file)) if member == *c => format!("etcd/{file}"),
+                Some(_) => continue,
+                None => rel.to_string(),
+            };
+            all.push(format!("nodes/{c}/rootfs/etc/kubernetes/pki/{host}"));
+            carried = true;
+        }
+        if carried {
+            for f in ["cloud-config.yaml", "ignition.json", "rootfs.tar"] {
+                all.push(format!("nodes/{c}/{f}"));
+            }
+        }
+    }
+    all.extend(changed.iter().map(|p| p.to_string()));
+    all.sort();
+    all
 }
 
 #[test]
@@ -204,7 +238,12 @@ fn bumping_one_generation_changes_only_that_asset() {
     let changed: Vec<&String> = ta.keys().filter(|p| ta[*p] != tb[*p]).collect();
     assert_eq!(
         changed,
-        ["index.json", "pki/apiserver.crt", "pki/apiserver.key"]
+        with_bundle_copies(
+            &["pki/apiserver.crt", "pki/apiserver.key"],
+            &["cp-0", "cp-1", "cp-2"]
+        )
+        .iter()
+        .collect::<Vec<_>>()
     );
 }
 
@@ -229,7 +268,6 @@ fn bumping_a_ca_generation_changes_the_ca_and_what_it_signs() {
         .map(String::as_str)
         .collect();
     let mut expected = vec![
-        "index.json",
         "pki/apiserver-etcd-client.crt",
         "pki/etcd/ca.crt",
         "pki/etcd/ca.key",
@@ -241,8 +279,10 @@ fn bumping_a_ca_generation_changes_the_ca_and_what_it_signs() {
         ));
     }
     expected.push("pki/etcd/healthcheck-client.crt");
-    expected.sort();
-    assert_eq!(changed, expected);
+    assert_eq!(
+        changed,
+        with_bundle_copies(&expected, &["cp-0", "cp-1", "cp-2"])
+    );
 }
 
 /// Nothing secret reaches the terminal: not the seed, not a line of any
