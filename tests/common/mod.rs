@@ -173,6 +173,46 @@ pub fn etcdctl() -> PathBuf {
     tool("etcdctl")
 }
 
+/// Where `scripts/test` unpacks Debian's `cloud-init` and `ignition` packages (installing them
+/// would change how the machine boots).
+pub const UNPACKED_CLOUD_INIT: &str = "/var/cache/kubeseed-test/cloud-init";
+pub const UNPACKED_IGNITION_VALIDATE: &str =
+    "/var/cache/kubeseed-test/ignition/usr/bin/ignition-validate";
+
+/// A command running Debian's `cloud-init`: the copy `scripts/test` unpacks, run by Debian's
+/// `/usr/bin/python3` (whose packages hold its dependencies), else one on `PATH`.
+pub fn cloud_init() -> Command {
+    let unpacked = Path::new(UNPACKED_CLOUD_INIT);
+    let script = unpacked.join("usr/bin/cloud-init");
+    if script.is_file() {
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.arg(script)
+            .env("PYTHONPATH", unpacked.join("usr/lib/python3/dist-packages"));
+        return cmd;
+    }
+    match on_path("cloud-init") {
+        Some(p) => Command::new(p),
+        None => missing_tool(
+            "cloud-init",
+            &format!("neither {UNPACKED_CLOUD_INIT} nor on PATH"),
+        ),
+    }
+}
+
+/// Debian's `ignition-validate`: the copy `scripts/test` unpacks, else one on `PATH`.
+pub fn ignition_validate() -> PathBuf {
+    let unpacked = Path::new(UNPACKED_IGNITION_VALIDATE);
+    if is_executable(unpacked) {
+        return unpacked.to_path_buf();
+    }
+    on_path("ignition-validate").unwrap_or_else(|| {
+        missing_tool(
+            "ignition-validate",
+            &format!("neither {UNPACKED_IGNITION_VALIDATE} nor on PATH"),
+        )
+    })
+}
+
 /// The Google Cloud SDK's versioned kubectl; its sibling `kubectl` (and the `/usr/bin/kubectl`
 /// symlink to it) is a dispatcher that contacts the kubeconfig's server to pick a version.
 pub const GCLOUD_KUBECTL: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
