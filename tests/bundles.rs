@@ -846,3 +846,57 @@ fn every_rendered_file_is_placed_or_excluded() {
         }
     }
 }
+
+/// The examples have no systemd drop-in yet (the kubelet's comes with the kubelet work), so
+/// the `runcmd` and `systemd.units` that one brings are validated on a bundle built directly.
+#[test]
+fn validators_accept_the_systemd_activation_of_a_drop_in() {
+    use kubeseed::bundle::{cloud_config, ignition, HostFile};
+    let files = [
+        HostFile {
+            path: "/etc/systemd/system/kubelet.service.d/10-kubeseed.conf".into(),
+            mode: 0o644,
+            secret: false,
+            bytes: b"[Service]\nEnvironment=X=1\n".to_vec(),
+        },
+        HostFile {
+            path: "/etc/kubernetes/bootstrap-kubelet.conf".into(),
+            mode: 0o600,
+            secret: true,
+            bytes: b"token\n".to_vec(),
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let cc = dir.path().join("cloud-config.yaml");
+    fs::write(&cc, cloud_config(&files).unwrap()).unwrap();
+    let r = run(cloud_init().arg("schema").arg("--config-file").arg(&cc));
+    assert!(
+        r.status.success() && r.stdout.contains("Valid cloud-config"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    let runcmd = &cloud_config_json(&cc)["runcmd"];
+    assert_eq!(
+        runcmd,
+        &serde_json::json!([
+            ["systemctl", "daemon-reload"],
+            ["systemctl", "enable", "kubelet.service"],
+            ["systemctl", "restart", "kubelet.service"]
+        ])
+    );
+    let ign = dir.path().join("ignition.json");
+    fs::write(&ign, ignition(&files).unwrap()).unwrap();
+    let r = run(Command::new(ignition_validate()).arg(&ign));
+    assert!(
+        r.status.success() && r.stdout.is_empty() && r.stderr.is_empty(),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    let doc: Value = serde_json::from_slice(&fs::read(&ign).unwrap()).unwrap();
+    assert_eq!(
+        doc["systemd"],
+        serde_json::json!({"units": [{"name": "kubelet.service", "enabled": true}]})
+    );
+}
