@@ -31,6 +31,8 @@ pub const CLUSTER_ASSETS: &[&str] = &[
     "super-admin",
     "controller-manager",
     "scheduler",
+    // The kube-apiserver's encryption-at-rest key (not a certificate).
+    "encryption",
 ];
 
 /// Assets that exist once per controller; their generation key is `<asset>-<controller>`.
