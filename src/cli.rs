@@ -34,5 +34,10 @@ pub enum Command {
         /// Seed file; default: $KUBESEED_SEED (hex), else `seed` beside SPEC.
         #[arg(long, value_name = "FILE")]
         seed: Option<PathBuf>,
+        /// Replace embedded templates by the files under DIR with the same
+        /// relative path (e.g. DIR/static-pods/etcd.yaml); a file that
+        /// matches no template is an error.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
     },
 }

@@ -41,6 +41,12 @@ pub enum Error {
         problem: String,
         hint: String,
     },
+    /// `render --templates DIR` could not be read as a template directory.
+    Templates {
+        path: PathBuf,
+        problem: String,
+        hint: String,
+    },
     Issue(IssueError),
     Render(RenderError),
     Write(WriteError),
@@ -48,11 +54,13 @@ pub enum Error {
 
 impl Error {
     /// The second line of the message: what would be right.
-    pub fn hint(&self) -> Option<&str> {
+    pub fn hint(&self) -> Option<String> {
         match self {
             Error::Seed { hint, .. }
             | Error::ExternalCa { hint, .. }
-            | Error::Init { hint, .. } => Some(hint),
+            | Error::Init { hint, .. }
+            | Error::Templates { hint, .. } => Some(hint.clone()),
+            Error::Render(e) => e.hint(),
             _ => None,
         }
     }
@@ -73,7 +81,9 @@ impl fmt::Display for Error {
             } => {
                 write!(f, "{}: {key}: {problem}", path.display())
             }
-            Error::Init { path, problem, .. } => write!(f, "{}: {problem}", path.display()),
+            Error::Init { path, problem, .. } | Error::Templates { path, problem, .. } => {
+                write!(f, "{}: {problem}", path.display())
+            }
             Error::Issue(e) => write!(f, "{e}"),
             Error::Render(e) => write!(f, "{e}"),
             Error::Write(e) => write!(f, "{e}"),

@@ -8,13 +8,14 @@
 //!   → model: names, SANs, identities         model.rs
 //!   → derive: seed → key seeds, serials, token   derive.rs, detkeygen.rs, keys.rs
 //!   → issue: certificates                    issue.rs
-//!   → render: templates → files in memory    render.rs, fileset.rs
+//!   → render: templates → files in memory    render.rs, controlplane.rs, fileset.rs
 //!   → write: staging dir, atomic swap        write.rs
 //! ```
 //!
 //! [`render`] is the promise: the same spec and seed give the same
 //! [`FileSet`](fileset::FileSet), byte for byte.
 
+pub mod controlplane;
 pub mod derive;
 pub mod detkeygen;
 pub mod duration;
@@ -34,9 +35,22 @@ use fileset::FileSet;
 use issue::ExternalCa;
 use spec::Spec;
 
-/// Renders everything for `spec` from `seed`, in memory.
+/// Renders everything for `spec` from `seed`, in memory, with the embedded templates.
 pub fn render(spec: &Spec, seed: &Seed, external_ca: Option<ExternalCa>) -> Result<FileSet, Error> {
+    render_with(spec, seed, external_ca, &render::Templates::embedded()?)
+}
+
+/// [`render`] with the given templates (`render --templates DIR`).
+pub fn render_with(
+    spec: &Spec,
+    seed: &Seed,
+    external_ca: Option<ExternalCa>,
+    templates: &render::Templates,
+) -> Result<FileSet, Error> {
     let model = model::Model::from_spec(spec);
+    // Before the PKI: it needs none of it, and a template mistake should not
+    // wait for an RSA prime search.
+    let control_plane = controlplane::render(spec, &model, seed, templates)?;
     let token = seed
         .bootstrap_token(model.token_generation)
         .map_err(|e| Error::Seed {
@@ -45,6 +59,9 @@ pub fn render(spec: &Spec, seed: &Seed, external_ca: Option<ExternalCa>) -> Resu
             hint: "bump bootstrap_token.generation".into(),
         })?;
     let pki = issue::issue(&model, seed, external_ca)?;
-    let templates = render::Templates::embedded()?;
-    Ok(render::render(&model, &pki, &token, &templates)?)
+    let mut files = render::render(&model, &pki, &token, templates)?;
+    files
+        .extend(control_plane)
+        .map_err(render::RenderError::from)?;
+    Ok(files)
 }

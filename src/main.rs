@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use kubeseed::derive::Seed;
 use kubeseed::error::Error;
-use kubeseed::{load, spec, write};
+use kubeseed::{controlplane, load, render::Templates, spec, write};
 
 use cli::{Cli, Command};
 
@@ -27,7 +27,12 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Init { dir } => init(&dir),
-        Command::Render { spec, out, seed } => render(&spec, &out, seed.as_deref()),
+        Command::Render {
+            spec,
+            out,
+            seed,
+            templates,
+        } => render(&spec, &out, seed.as_deref(), templates.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,12 +64,25 @@ fn warn(message: &str) {
     eprintln!("warning: {message}");
 }
 
-fn render(spec_path: &Path, out: &Path, seed_flag: Option<&Path>) -> Result<(), Error> {
+fn render(
+    spec_path: &Path,
+    out: &Path,
+    seed_flag: Option<&Path>,
+    templates_dir: Option<&Path>,
+) -> Result<(), Error> {
     let parsed = load::spec(spec_path)?;
     for w in &parsed.warnings {
         warn(&w.to_string());
     }
     let spec = parsed.spec;
+    // Cheap and the user's input: refuse a bad template directory early.
+    let templates = match templates_dir {
+        Some(dir) => Templates::with_overrides(load::templates(dir)?)?,
+        None => Templates::embedded()?,
+    };
+    for w in controlplane::warnings(&spec) {
+        warn(&w);
+    }
     // Refuse a foreign output directory before any expensive work.
     write::check_out_dir(out)?;
     let (seed, warnings) = load::seed(seed_flag, std::env::var_os(load::SEED_ENV), spec_path)?;
@@ -80,7 +98,7 @@ fn render(spec_path: &Path, out: &Path, seed_flag: Option<&Path>) -> Result<(), 
         None => None,
     };
     expiry_warnings(&spec);
-    let files = kubeseed::render(&spec, &seed, external)?;
+    let files = kubeseed::render_with(&spec, &seed, external, &templates)?;
     write::write(out, &files)?;
     let secret = files.iter().filter(|(_, f)| f.secret).count();
     println!(
