@@ -185,6 +185,9 @@ fn another_seed_changes_every_key_and_the_token() {
             .to_string()
     };
     assert_ne!(token(&a), token(&b));
+    // The encryption-at-rest key comes from the seed too.
+    let enc = |dir: &Path| fs::read(dir.join("control-plane/cp-0/encryption-config.yaml")).unwrap();
+    assert_ne!(enc(&a), enc(&b));
 }
 
 #[test]
@@ -274,14 +277,32 @@ fn render_prints_no_secret() {
         let text = fs::read_to_string(out_dir.join(&path)).unwrap();
         if path.ends_with(".key") {
             // Every base64 line of every key.
-            secrets.extend(text.lines().filter(|l| !l.starts_with("-----")).map(String::from));
+            secrets.extend(
+                text.lines()
+                    .filter(|l| !l.starts_with("-----"))
+                    .map(String::from),
+            );
         }
         if let Some(token) = text.lines().find_map(|l| l.trim().strip_prefix("token: ")) {
             secrets.push(token.split('.').nth(1).unwrap().to_string());
         }
+        if path.ends_with("encryption-config.yaml") {
+            let key = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("secret: "))
+                .unwrap();
+            secrets.push(key.trim_matches('"').to_string());
+        }
     }
-    assert!(secrets.len() > 30, "found only {} secret fragments", secrets.len());
+    assert!(
+        secrets.len() > 30,
+        "found only {} secret fragments",
+        secrets.len()
+    );
     for s in &secrets {
-        assert!(!printed.contains(s.as_str()), "a secret fragment was printed: {printed}");
+        assert!(
+            !printed.contains(s.as_str()),
+            "a secret fragment was printed: {printed}"
+        );
     }
 }
