@@ -261,9 +261,19 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<Override>) -> Result<(), Error> {
     let entries = fs::read_dir(dir).map_err(|e| read_error(dir, e))?;
     for entry in entries {
         let path = entry.map_err(|e| read_error(dir, e))?.path();
-        // Follows symlinks: a linked template is as good as a copied one.
+        // A linked template is as good as a copied one, but a linked
+        // directory could loop back on itself: only real ones are walked.
+        let link = fs::symlink_metadata(&path).map_err(|e| read_error(&path, e))?;
         let meta = fs::metadata(&path).map_err(|e| read_error(&path, e))?;
         if meta.is_dir() {
+            if link.file_type().is_symlink() {
+                return Err(Error::Templates {
+                    path,
+                    problem: "is a symbolic link to a directory, which --templates does not follow"
+                        .into(),
+                    hint: "copy the directory, or link the template files one by one".into(),
+                });
+            }
             walk(root, &path, out)?;
             continue;
         }

@@ -1346,3 +1346,32 @@ fn a_bad_template_override_fails_naming_the_file() {
     let stderr = fails_cleanly(&ws, &ws.path().join("cluster.toml"), &before);
     assert!(stderr.contains("is not a directory"), "{stderr}");
 }
+
+#[test]
+fn template_overrides_may_be_links_to_files_but_not_to_directories() {
+    let ws = Workspace::new(&fixture("v1.34.2", ""));
+    ws.render(&[]);
+    let before = tree(&ws.out());
+    let dir = ws.path().join("linked");
+    fs::create_dir_all(dir.join("static-pods")).unwrap();
+    let real = ws.path().join("scheduler.yaml");
+    fs::write(
+        &real,
+        embedded("static-pods/kube-scheduler.yaml")
+            .replace("--leader-elect=true", "--leader-elect=false"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&real, dir.join("static-pods/kube-scheduler.yaml")).unwrap();
+    ws.render(&["--templates", dir.to_str().unwrap()]);
+    assert!(ws
+        .read("control-plane/cp-a/manifests/kube-scheduler.yaml")
+        .contains("--leader-elect=false"));
+
+    // A directory that links back to itself would never end: refused.
+    std::os::unix::fs::symlink(&dir, dir.join("static-pods/loop")).unwrap();
+    let after = tree(&ws.out());
+    assert_ne!(after, before);
+    let stderr = fails_cleanly(&ws, &dir, &after);
+    assert!(stderr.contains("static-pods/loop"), "{stderr}");
+    assert!(stderr.contains("symbolic link to a directory"), "{stderr}");
+}
