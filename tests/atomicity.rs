@@ -2,14 +2,15 @@
 //! `--out` exactly as it was or exactly as the new render would leave it,
 //! never a mix and never nothing; the next render cleans up after it.
 
-use std::collections::BTreeMap;
+mod common;
+
+use common::hash_tree;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-use sha2::{Digest, Sha256};
 
 const SEED: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
 
@@ -37,29 +38,6 @@ cert_validity = "{cert_validity}"
 expires = "2026-01-02T00:00:00Z"
 "#
     )
-}
-
-fn tree(dir: &Path) -> BTreeMap<String, (String, u32)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            let rel = path
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if meta.is_dir() {
-                stack.push(path);
-            } else {
-                let hash = hex::encode(Sha256::digest(fs::read(&path).unwrap()));
-                out.insert(rel, (hash, meta.permissions().mode() & 0o777));
-            }
-        }
-    }
-    out
 }
 
 struct Setup {
@@ -124,7 +102,7 @@ fn kill_after(mut child: Child, delay: Duration) -> bool {
 fn killed_during_a_slow_render_leaves_the_old_output() {
     let s = Setup::new();
     s.render(&spec("ecdsa-p256", "8760h"), "old.toml", "out");
-    let old = tree(&s.path("out"));
+    let old = hash_tree(&s.path("out"));
     assert!(old.len() > 20);
     let slow = spec("rsa-4096", "8760h");
     for ms in [0, 5, 50, 200, 500, 1000] {
@@ -138,7 +116,7 @@ fn killed_during_a_slow_render_leaves_the_old_output() {
         );
         assert_eq!(
             old,
-            tree(&s.path("out")),
+            hash_tree(&s.path("out")),
             "--out changed after a kill at {ms} ms"
         );
     }
@@ -153,9 +131,9 @@ fn killed_at_any_moment_leaves_old_or_new_never_a_mix() {
     let old_spec = spec("ecdsa-p256", "8760h");
     let new_spec = spec("ecdsa-p256", "4380h");
     s.render(&new_spec, "new.toml", "new-out");
-    let new = tree(&s.path("new-out"));
+    let new = hash_tree(&s.path("new-out"));
     s.render(&old_spec, "old.toml", "out");
-    let old = tree(&s.path("out"));
+    let old = hash_tree(&s.path("out"));
     assert_ne!(old, new);
 
     let start = Instant::now();
@@ -166,14 +144,14 @@ fn killed_at_any_moment_leaves_old_or_new_never_a_mix() {
     for i in 0..=steps {
         let delay = full * i / steps;
         kill_after(s.spawn(&new_spec, "new.toml", "out"), delay);
-        let now = tree(&s.path("out"));
+        let now = hash_tree(&s.path("out"));
         if now == old {
             saw_old += 1;
         } else if now == new {
             saw_new += 1;
             // Put the old output back for the next round.
             s.render(&old_spec, "old.toml", "out");
-            assert_eq!(old, tree(&s.path("out")));
+            assert_eq!(old, hash_tree(&s.path("out")));
         } else {
             panic!("after a kill at {delay:?}, --out is neither the old nor the new output");
         }

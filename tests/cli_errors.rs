@@ -2,13 +2,14 @@
 //! a message naming the file, the key and the line (and a hint), never a
 //! panic, and leaves a previously rendered `--out` byte-identical.
 
-use std::collections::BTreeMap;
+mod common;
+
+use common::hash_tree;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-use sha2::{Digest, Sha256};
 
 const SEED: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
@@ -89,7 +90,7 @@ impl Fixture {
     /// exit 1, every expected fragment in stderr, no panic, output intact.
     fn fails(&self, spec: &str, args: &[&str], env: &[(&str, &str)], expected: &[&str]) -> String {
         fs::write(self.path("bad.toml"), spec).unwrap();
-        let before = tree(&self.path("out"));
+        let before = hash_tree(&self.path("out"));
         let mut all = vec!["render", "bad.toml", "--out", "out"];
         all.extend_from_slice(args);
         let out = self.run(&all, env);
@@ -108,7 +109,7 @@ impl Fixture {
         );
         assert_eq!(
             before,
-            tree(&self.path("out")),
+            hash_tree(&self.path("out")),
             "the previous output changed"
         );
         stderr
@@ -118,33 +119,6 @@ impl Fixture {
 fn write_seed(path: &Path, text: &str) {
     fs::write(path, text).unwrap();
     fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
-}
-
-fn tree(dir: &Path) -> BTreeMap<String, (String, u32)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            let rel = path
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            let mode = meta.permissions().mode() & 0o777;
-            if meta.is_dir() {
-                out.insert(format!("{rel}/"), (String::new(), mode));
-                stack.push(path);
-            } else {
-                out.insert(
-                    rel,
-                    (hex::encode(Sha256::digest(fs::read(&path).unwrap())), mode),
-                );
-            }
-        }
-    }
-    out
 }
 
 /// BASE with `old` (which must occur exactly once) replaced by `new`, and the
@@ -691,7 +665,7 @@ fn foreign_output_directory_is_refused_untouched() {
     let f = Fixture::new();
     fs::create_dir(f.path("mine")).unwrap();
     fs::write(f.path("mine/notes.txt"), "precious").unwrap();
-    let before = tree(&f.path("mine"));
+    let before = hash_tree(&f.path("mine"));
     let out = f.run(&["render", "cluster.toml", "--out", "mine"], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
@@ -699,7 +673,7 @@ fn foreign_output_directory_is_refused_untouched() {
         stderr.contains("mine") && stderr.contains("has no index.json"),
         "{stderr}"
     );
-    assert_eq!(before, tree(&f.path("mine")));
+    assert_eq!(before, hash_tree(&f.path("mine")));
 }
 
 #[test]

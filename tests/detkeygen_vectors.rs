@@ -6,7 +6,11 @@
 //! * `det-keygen-ecdsa.json`: C2SP/C2SP `det-keygen/ecdsa.json` as vendored by
 //!   the Go standard library (`src/crypto/ecdsa/testdata/det-keygen.json`,
 //!   which Go's tests load as "the deterministic keygen vectors of
-//!   c2sp.org/det-keygen"); C2SP's own copy could not be fetched here.
+//!   c2sp.org/det-keygen"). C2SP's stored `ecdsa.json` could not be fetched
+//!   here, so the file was checked another way: C2SP's generator
+//!   (`det-keygen/ecdsa.py`, deterministic: seeds 0x42 × n and the P-256
+//!   retry seed), run with Python's `cryptography`, prints exactly these
+//!   bytes.
 //!
 //! Each vector is a seed and the PKCS#8 private key the reference
 //! implementation derives from it. We compare every number the key carries:
