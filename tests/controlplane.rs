@@ -14,11 +14,13 @@
 //! - `render --templates` overrides take effect, and a bad override fails
 //!   cleanly, naming the file.
 //!
-//! kubectl: never `/usr/bin/kubectl` when it is the Cloud SDK dispatcher
-//! (which dials out); always with a kubeconfig whose server is
-//! `https://127.0.0.1:1`, and only commands that work without a server
+//! kubectl is the real one `common::kubectl` finds (never the Cloud SDK
+//! dispatcher, which dials out), always with a kubeconfig whose server is
+//! `https://127.0.0.1:1`, and only with commands that work without a server
 //! (`--local`). `kubectl create --dry-run=client` would need API discovery
 //! from a server, so typed decoding uses `kubectl set env --local` instead.
+
+mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -30,7 +32,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 const SEED: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
 const CONTROLLERS: [(&str, &str); 3] = [
@@ -133,41 +134,14 @@ fn rendered(kubernetes_version: &str, security: &str) -> (Workspace, String) {
 
 /// path → sha256 of every regular file under `dir`.
 fn tree(dir: &Path) -> BTreeMap<String, String> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                let rel = path
-                    .strip_prefix(base)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                out.insert(rel, hex::encode(Sha256::digest(fs::read(&path).unwrap())));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
+    common::hash_tree(dir)
+        .into_iter()
+        .map(|(path, entry)| (path, entry.sha256))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
 // kubectl
-
-/// The Cloud SDK's versioned kubectl: a real one. Its unversioned sibling (and
-/// `/usr/bin/kubectl` when it links there) is a dispatcher that dials out.
-const GCLOUD_KUBECTL: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
-/// Where `scripts/test` unpacks Debian's kubernetes-client when the
-/// dispatcher owns `/usr/bin/kubectl`.
-const UNPACKED_KUBECTL: &str = "/var/cache/kubeseed-test/kubernetes-client/usr/bin/kubectl";
-
-fn is_dispatcher(path: &Path) -> bool {
-    fs::canonicalize(path)
-        .map(|p| p.ends_with("google-cloud-sdk/bin/kubectl"))
-        .unwrap_or(true)
-}
 
 struct Kubectl {
     bin: PathBuf,
@@ -176,23 +150,7 @@ struct Kubectl {
 
 impl Kubectl {
     fn find() -> Kubectl {
-        let mut candidates: Vec<PathBuf> = Vec::new();
-        if let Some(p) = std::env::var_os("KUBESEED_TEST_KUBECTL") {
-            candidates.push(PathBuf::from(p));
-        }
-        candidates.push(PathBuf::from(GCLOUD_KUBECTL));
-        candidates.push(PathBuf::from(UNPACKED_KUBECTL));
-        candidates.push(PathBuf::from("/usr/bin/kubectl"));
-        let bin = candidates
-            .into_iter()
-            .find(|p| p.is_file() && !is_dispatcher(p))
-            .unwrap_or_else(|| {
-                panic!(
-                    "no real kubectl found (looked for $KUBESEED_TEST_KUBECTL, {GCLOUD_KUBECTL}, \
-                     {UNPACKED_KUBECTL} and a /usr/bin/kubectl that is not the Cloud SDK \
-                     dispatcher): run scripts/test, which installs one"
-                )
-            });
+        let bin = common::kubectl().path.clone();
         let home = tempfile::tempdir().unwrap();
         // A server nothing listens on, on loopback: nothing here needs one,
         // and if something tried, it could not leave the machine. A token
@@ -721,12 +679,7 @@ fn systemd_accepts_the_kubelet_drop_in() {
     // The bootstrap kubeconfig it names is rendered.
     assert!(ws.out().join("kubeconfig/bootstrap-kubelet.conf").is_file());
 
-    let analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"]
-        .into_iter()
-        .find(|p| Path::new(p).is_file())
-        .unwrap_or_else(|| {
-            panic!("systemd-analyze not found: install systemd (scripts/test runs the suite on Debian)")
-        });
+    let analyze = common::tool("systemd-analyze");
     let units = tempfile::tempdir().unwrap();
     let dropins = units.path().join("kubelet.service.d");
     fs::create_dir(&dropins).unwrap();
@@ -747,7 +700,7 @@ fn systemd_accepts_the_kubelet_drop_in() {
         text.replace("/usr/bin/kubelet", &kubelet.display().to_string()),
     )
     .unwrap();
-    let out = Command::new(analyze)
+    let out = Command::new(&analyze)
         .args(["verify", "--man=no"])
         .arg(units.path().join("kubelet.service"))
         .env("SYSTEMD_UNIT_PATH", format!("{}:", units.path().display()))
@@ -771,7 +724,7 @@ fn systemd_accepts_the_kubelet_drop_in() {
         format!("{text}\nNoSuchKey=1\n"),
     )
     .unwrap();
-    let out = Command::new(analyze)
+    let out = Command::new(&analyze)
         .args(["verify", "--man=no"])
         .arg(units.path().join("kubelet.service"))
         .env("SYSTEMD_UNIT_PATH", format!("{}:", units.path().display()))
@@ -1086,12 +1039,10 @@ impl Members {
 #[test]
 fn real_etcd_cluster_runs_with_the_rendered_flags() {
     let k = Kubectl::find();
-    let etcd = Path::new("/usr/bin/etcd");
-    let etcdctl = Path::new("/usr/bin/etcdctl");
-    assert!(
-        etcd.is_file() && etcdctl.is_file(),
-        "etcd and etcdctl are needed: run scripts/test, which installs them"
-    );
+    let (etcd, etcdctl) = (common::etcd(), common::etcdctl());
+    // Held until the members are dead (declared before them, so dropped
+    // after): every etcd test on this machine takes turns.
+    let _lock = common::MachineLock::acquire("etcd-ports", Duration::from_secs(300));
     for (_, address) in CONTROLLERS {
         for port in [2379, 2380] {
             let addr: SocketAddrV4 = format!("{address}:{port}").parse().unwrap();
@@ -1136,7 +1087,7 @@ fn real_etcd_cluster_runs_with_the_rendered_flags() {
             "a path was not rewritten: {args:?}"
         );
         let log = ws.path().join(format!("{c}.log"));
-        let child = Command::new(etcd)
+        let child = Command::new(&etcd)
             .args(&args)
             .stdin(Stdio::null())
             .stdout(fs::File::create(&log).unwrap())
@@ -1154,7 +1105,7 @@ fn real_etcd_cluster_runs_with_the_rendered_flags() {
         .collect::<Vec<_>>()
         .join(",");
     let ctl = |client: &str, args: &[&str]| {
-        Command::new(etcdctl)
+        Command::new(&etcdctl)
             .env("ETCDCTL_API", "3")
             .arg(format!("--endpoints={endpoints}"))
             .arg(format!(
