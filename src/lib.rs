@@ -21,6 +21,7 @@ pub mod duration;
 pub mod error;
 pub mod fileset;
 pub mod issue;
+pub mod jws;
 pub mod keys;
 pub mod load;
 pub mod model;
