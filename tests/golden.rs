@@ -274,14 +274,25 @@ fn render_prints_no_secret() {
         let text = fs::read_to_string(out_dir.join(&path)).unwrap();
         if path.ends_with(".key") {
             // Every base64 line of every key.
-            secrets.extend(text.lines().filter(|l| !l.starts_with("-----")).map(String::from));
+            secrets.extend(
+                text.lines()
+                    .filter(|l| !l.starts_with("-----"))
+                    .map(String::from),
+            );
         }
         if let Some(token) = text.lines().find_map(|l| l.trim().strip_prefix("token: ")) {
             secrets.push(token.split('.').nth(1).unwrap().to_string());
         }
     }
-    assert!(secrets.len() > 30, "found only {} secret fragments", secrets.len());
+    assert!(
+        secrets.len() > 30,
+        "found only {} secret fragments",
+        secrets.len()
+    );
     for s in &secrets {
-        assert!(!printed.contains(s.as_str()), "a secret fragment was printed: {printed}");
+        assert!(
+            !printed.contains(s.as_str()),
+            "a secret fragment was printed: {printed}"
+        );
     }
 }
