@@ -24,6 +24,7 @@ pub mod issue;
 pub mod jws;
 pub mod keys;
 pub mod load;
+pub mod manifests;
 pub mod model;
 pub mod render;
 pub mod spec;

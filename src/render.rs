@@ -65,14 +65,15 @@ impl Templates {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
         env.add_filter("yaml", yaml_scalar);
-        for (id, text) in EMBEDDED {
+        env.add_filter("literal", crate::manifests::literal_block);
+        for (id, text) in EMBEDDED.iter().chain(crate::manifests::TEMPLATES) {
             env.add_template(id, text)
                 .map_err(|e| template_error(id, &e))?;
         }
         Ok(Templates { env })
     }
 
-    fn render(&self, id: &str, ctx: Value) -> Result<String, RenderError> {
+    pub(crate) fn render(&self, id: &str, ctx: Value) -> Result<String, RenderError> {
         let text = self
             .env
             .get_template(id)
@@ -188,6 +189,7 @@ pub fn render(
         "kubeconfig/bootstrap-kubelet.conf",
         File::secret(Kind::Kubeconfig, bootstrap.into_bytes()),
     )?;
+    files.extend(crate::manifests::render(model, pki, token, templates)?)?;
     Ok(files)
 }
 
