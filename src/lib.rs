@@ -21,6 +21,7 @@ pub mod duration;
 pub mod error;
 pub mod fileset;
 pub mod issue;
+pub mod join;
 pub mod jws;
 pub mod keys;
 pub mod load;
@@ -39,14 +40,31 @@ use spec::Spec;
 /// Renders everything for `spec` from `seed`, in memory.
 pub fn render(spec: &Spec, seed: &Seed, external_ca: Option<ExternalCa>) -> Result<FileSet, Error> {
     let model = model::Model::from_spec(spec);
-    let token = seed
-        .bootstrap_token(model.token_generation)
+    let token = bootstrap_token(&model, seed)?;
+    let pki = issue::issue(&model, seed, external_ca)?;
+    let templates = render::Templates::embedded()?;
+    Ok(render::render(&model, &pki, &token, &templates)?)
+}
+
+/// What `kubeseed join` prints. It renders everything in memory, exactly as
+/// [`render`] does, and takes the CA pin from the rendered `pki/ca.crt`, so
+/// the token and CA cannot drift from what `render` writes.
+pub fn join(
+    spec: &Spec,
+    seed: &Seed,
+    external_ca: Option<ExternalCa>,
+) -> Result<join::JoinInfo, Error> {
+    let files = render(spec, seed, external_ca)?;
+    let model = model::Model::from_spec(spec);
+    let token = bootstrap_token(&model, seed)?;
+    Ok(join::JoinInfo::new(&model, &files, &token)?)
+}
+
+fn bootstrap_token(model: &model::Model, seed: &Seed) -> Result<derive::BootstrapToken, Error> {
+    seed.bootstrap_token(model.token_generation)
         .map_err(|e| Error::Seed {
             origin: "bootstrap_token.generation".into(),
             problem: e.to_string(),
             hint: "bump bootstrap_token.generation".into(),
-        })?;
-    let pki = issue::issue(&model, seed, external_ca)?;
-    let templates = render::Templates::embedded()?;
-    Ok(render::render(&model, &pki, &token, &templates)?)
+        })
 }

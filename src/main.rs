@@ -28,6 +28,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Init { dir } => init(&dir),
         Command::Render { spec, out, seed } => render(&spec, &out, seed.as_deref()),
+        Command::Join { spec, seed, output } => join(&spec, seed.as_deref(), output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -89,6 +90,42 @@ fn render(spec_path: &Path, out: &Path, seed_flag: Option<&Path>) -> Result<(), 
         out.display()
     );
     Ok(())
+}
+
+/// `kubeseed join`: the only command that prints a secret (the token), and
+/// only to stdout. Warnings go to stderr so `--output json` stays parseable.
+fn join(spec_path: &Path, seed_flag: Option<&Path>, output: cli::Output) -> Result<(), Error> {
+    let parsed = load::spec(spec_path)?;
+    for w in &parsed.warnings {
+        warn(&w.to_string());
+    }
+    let spec = parsed.spec;
+    let (seed, warnings) = load::seed(seed_flag, std::env::var_os(load::SEED_ENV), spec_path)?;
+    if seed.is_public_demo() {
+        warn("this is a public demo seed from kubeseed's examples: this token is public; never use it for a real cluster");
+    } else {
+        for w in &warnings {
+            warn(w);
+        }
+    }
+    let external = match &spec.pki.external_ca {
+        Some(ext) => Some(load::external_ca(ext, &load::spec_dir(spec_path))?),
+        None => None,
+    };
+    expiry_warnings(&spec);
+    if !spec.security.anonymous_discovery {
+        warn("security.anonymous_discovery is false: kubeadm's token discovery reads kube-public/cluster-info anonymously and will be refused; join with `kubeadm join --discovery-file` instead");
+    }
+    let info = kubeseed::join(&spec, &seed, external)?;
+    let text = match output {
+        cli::Output::Text => info.to_text(),
+        cli::Output::Json => info.to_json(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Stdout)
 }
 
 /// The only place that reads the clock while rendering, and only to warn.
