@@ -23,6 +23,7 @@ use crate::issue::Pki;
 use crate::jws;
 use crate::model::{CaId, Model};
 use crate::render::{RenderError, Templates};
+use crate::spec::TokenUsage;
 
 pub const SECRET: &str = "manifests/bootstrap-token-secret.yaml";
 pub const CLUSTER_INFO: &str = "manifests/cluster-info-configmap.yaml";
@@ -140,7 +141,7 @@ pub fn render(
     )?;
     let jws = v
         .token_usages
-        .contains(&"signing")
+        .contains(&TokenUsage::Signing.name())
         .then(|| jws::detached_signature(&kubeconfig, &token.id, &token.secret));
 
     let cluster_configuration = templates.render(
