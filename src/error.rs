@@ -50,6 +50,8 @@ pub enum Error {
     Issue(IssueError),
     Render(RenderError),
     Write(WriteError),
+    /// What a command prints could not be written (a closed pipe, a full disk).
+    Stdout(std::io::Error),
 }
 
 impl Error {
@@ -87,6 +89,7 @@ impl fmt::Display for Error {
             Error::Issue(e) => write!(f, "{e}"),
             Error::Render(e) => write!(f, "{e}"),
             Error::Write(e) => write!(f, "{e}"),
+            Error::Stdout(e) => write!(f, "cannot write to standard output: {e}"),
         }
     }
 }

@@ -22,8 +22,11 @@ pub mod duration;
 pub mod error;
 pub mod fileset;
 pub mod issue;
+pub mod join;
+pub mod jws;
 pub mod keys;
 pub mod load;
+pub mod manifests;
 pub mod model;
 pub mod render;
 pub mod spec;
@@ -51,17 +54,34 @@ pub fn render_with(
     // Before the PKI: it needs none of it, and a template mistake should not
     // wait for an RSA prime search.
     let control_plane = controlplane::render(spec, &model, seed, templates)?;
-    let token = seed
-        .bootstrap_token(model.token_generation)
-        .map_err(|e| Error::Seed {
-            origin: "bootstrap_token.generation".into(),
-            problem: e.to_string(),
-            hint: "bump bootstrap_token.generation".into(),
-        })?;
+    let token = bootstrap_token(&model, seed)?;
     let pki = issue::issue(&model, seed, external_ca)?;
     let mut files = render::render(&model, &pki, &token, templates)?;
     files
         .extend(control_plane)
         .map_err(render::RenderError::from)?;
     Ok(files)
+}
+
+/// What `kubeseed join` prints. It renders everything in memory, exactly as
+/// [`render`] does, and takes the CA pin from the rendered `pki/ca.crt`, so
+/// the token and CA cannot drift from what `render` writes.
+pub fn join(
+    spec: &Spec,
+    seed: &Seed,
+    external_ca: Option<ExternalCa>,
+) -> Result<join::JoinInfo, Error> {
+    let files = render(spec, seed, external_ca)?;
+    let model = model::Model::from_spec(spec);
+    let token = bootstrap_token(&model, seed)?;
+    Ok(join::JoinInfo::new(&model, &files, &token)?)
+}
+
+fn bootstrap_token(model: &model::Model, seed: &Seed) -> Result<derive::BootstrapToken, Error> {
+    seed.bootstrap_token(model.token_generation)
+        .map_err(|e| Error::Seed {
+            origin: "bootstrap_token.generation".into(),
+            problem: e.to_string(),
+            hint: "bump bootstrap_token.generation".into(),
+        })
 }

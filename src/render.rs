@@ -34,7 +34,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[(
 
 /// Every embedded template of every stage.
 fn all_embedded() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
-    EMBEDDED.iter().chain(crate::controlplane::TEMPLATES)
+    EMBEDDED
+        .iter()
+        .chain(crate::controlplane::TEMPLATES)
+        .chain(crate::manifests::TEMPLATES)
 }
 
 /// The ids `--templates` may override, sorted.
@@ -140,6 +143,7 @@ impl Templates {
         // secret values from the context.
         env.set_debug(true);
         env.add_filter("yaml", yaml_scalar);
+        env.add_filter("literal", crate::manifests::literal_block);
         let mut by_id: BTreeMap<String, Override> = BTreeMap::new();
         for o in overrides {
             if !all_embedded().any(|(id, _)| *id == o.id) {
@@ -304,6 +308,7 @@ pub fn render(
         "kubeconfig/bootstrap-kubelet.conf",
         File::secret(Kind::Kubeconfig, bootstrap.into_bytes()),
     )?;
+    files.extend(crate::manifests::render(model, pki, token, templates)?)?;
     Ok(files)
 }
 
