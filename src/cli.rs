@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Render a Kubernetes cluster's bootstrap PKI, kubeconfigs and node
 /// bundles deterministically from a spec and a secret seed.
@@ -34,5 +34,29 @@ pub enum Command {
         /// Seed file; default: $KUBESEED_SEED (hex), else `seed` beside SPEC.
         #[arg(long, value_name = "FILE")]
         seed: Option<PathBuf>,
+        /// Replace embedded templates by the files under DIR with the same
+        /// relative path (e.g. DIR/static-pods/etcd.yaml); a file that
+        /// matches no template is an error.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
     },
+    /// Print the bootstrap token, the CA pin (sha256:...) and a ready
+    /// `kubeadm join` line for SPEC. The only command that prints a secret;
+    /// writes no file.
+    Join {
+        /// The cluster spec (cluster.toml).
+        spec: PathBuf,
+        /// Seed file; default: $KUBESEED_SEED (hex), else `seed` beside SPEC.
+        #[arg(long, value_name = "FILE")]
+        seed: Option<PathBuf>,
+        /// `text`: token, pin and command on three lines; `json`: one object.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
 }

@@ -42,19 +42,29 @@ pub enum Error {
         problem: String,
         hint: String,
     },
+    /// `render --templates DIR` could not be read as a template directory.
+    Templates {
+        path: PathBuf,
+        problem: String,
+        hint: String,
+    },
     Issue(IssueError),
     Render(RenderError),
     Bundle(BundleError),
     Write(WriteError),
+    /// What a command prints could not be written (a closed pipe, a full disk).
+    Stdout(std::io::Error),
 }
 
 impl Error {
     /// The second line of the message: what would be right.
-    pub fn hint(&self) -> Option<&str> {
+    pub fn hint(&self) -> Option<String> {
         match self {
             Error::Seed { hint, .. }
             | Error::ExternalCa { hint, .. }
-            | Error::Init { hint, .. } => Some(hint),
+            | Error::Init { hint, .. }
+            | Error::Templates { hint, .. } => Some(hint.clone()),
+            Error::Render(e) => e.hint(),
             _ => None,
         }
     }
@@ -75,11 +85,14 @@ impl fmt::Display for Error {
             } => {
                 write!(f, "{}: {key}: {problem}", path.display())
             }
-            Error::Init { path, problem, .. } => write!(f, "{}: {problem}", path.display()),
+            Error::Init { path, problem, .. } | Error::Templates { path, problem, .. } => {
+                write!(f, "{}: {problem}", path.display())
+            }
             Error::Issue(e) => write!(f, "{e}"),
             Error::Render(e) => write!(f, "{e}"),
             Error::Bundle(e) => write!(f, "{e}"),
             Error::Write(e) => write!(f, "{e}"),
+            Error::Stdout(e) => write!(f, "cannot write to standard output: {e}"),
         }
     }
 }

@@ -8,7 +8,7 @@
 //!   → model: names, SANs, identities         model.rs
 //!   → derive: seed → key seeds, serials, token   derive.rs, detkeygen.rs, keys.rs
 //!   → issue: certificates                    issue.rs
-//!   → render: templates → files in memory    render.rs, fileset.rs
+//!   → render: templates → files in memory    render.rs, controlplane.rs, fileset.rs
 //!   → node bundles from those files          nodes.rs, bundle.rs
 //!   → write: staging dir, atomic swap        write.rs
 //! ```
@@ -17,14 +17,18 @@
 //! [`FileSet`](fileset::FileSet), byte for byte.
 
 pub mod bundle;
+pub mod controlplane;
 pub mod derive;
 pub mod detkeygen;
 pub mod duration;
 pub mod error;
 pub mod fileset;
 pub mod issue;
+pub mod join;
+pub mod jws;
 pub mod keys;
 pub mod load;
+pub mod manifests;
 pub mod model;
 pub mod nodes;
 pub mod render;
@@ -37,20 +41,52 @@ use fileset::FileSet;
 use issue::ExternalCa;
 use spec::Spec;
 
-/// Renders everything for `spec` from `seed`, in memory.
+/// Renders everything for `spec` from `seed`, in memory, with the embedded templates.
 pub fn render(spec: &Spec, seed: &Seed, external_ca: Option<ExternalCa>) -> Result<FileSet, Error> {
+    render_with(spec, seed, external_ca, &render::Templates::embedded()?)
+}
+
+/// [`render`] with the given templates (`render --templates DIR`).
+pub fn render_with(
+    spec: &Spec,
+    seed: &Seed,
+    external_ca: Option<ExternalCa>,
+    templates: &render::Templates,
+) -> Result<FileSet, Error> {
     let model = model::Model::from_spec(spec);
-    let token = seed
-        .bootstrap_token(model.token_generation)
+    // Before the PKI: it needs none of it, and a template mistake should not
+    // wait for an RSA prime search.
+    let control_plane = controlplane::render(spec, &model, seed, templates)?;
+    let token = bootstrap_token(&model, seed)?;
+    let pki = issue::issue(&model, seed, external_ca)?;
+    let mut files = render::render(&model, &pki, &token, templates)?;
+    files
+        .extend(control_plane)
+        .map_err(render::RenderError::from)?;
+    // Last, so the bundles carry whatever the renderers above produced.
+    nodes::add_bundles(spec, &mut files)?;
+    Ok(files)
+}
+
+/// What `kubeseed join` prints. It renders everything in memory, exactly as
+/// [`render`] does, and takes the CA pin from the rendered `pki/ca.crt`, so
+/// the token and CA cannot drift from what `render` writes.
+pub fn join(
+    spec: &Spec,
+    seed: &Seed,
+    external_ca: Option<ExternalCa>,
+) -> Result<join::JoinInfo, Error> {
+    let files = render(spec, seed, external_ca)?;
+    let model = model::Model::from_spec(spec);
+    let token = bootstrap_token(&model, seed)?;
+    Ok(join::JoinInfo::new(&model, &files, &token)?)
+}
+
+fn bootstrap_token(model: &model::Model, seed: &Seed) -> Result<derive::BootstrapToken, Error> {
+    seed.bootstrap_token(model.token_generation)
         .map_err(|e| Error::Seed {
             origin: "bootstrap_token.generation".into(),
             problem: e.to_string(),
             hint: "bump bootstrap_token.generation".into(),
-        })?;
-    let pki = issue::issue(&model, seed, external_ca)?;
-    let templates = render::Templates::embedded()?;
-    let mut files = render::render(&model, &pki, &token, &templates)?;
-    // Last, so the bundles carry whatever the renderers above produced.
-    nodes::add_bundles(spec, &mut files)?;
-    Ok(files)
+        })
 }

@@ -1,4 +1,5 @@
-//! Reading the inputs: the spec file, the seed and an external CA.
+//! Reading the inputs: the spec file, the seed, an external CA and template
+//! overrides.
 //!
 //! This is the only place that reads user files; everything after it is a
 //! pure function of what it returns. Each error names the file (or the
@@ -14,6 +15,7 @@ use crate::derive::Seed;
 use crate::error::Error;
 use crate::issue::ExternalCa;
 use crate::keys::PrivateKey;
+use crate::render::Override;
 use crate::spec::{self, Parsed};
 
 /// The environment variable that carries the seed as hex (for CI secret stores).
@@ -223,6 +225,85 @@ pub fn external_ca(ext: &spec::ExternalCa, spec_dir: &Path) -> Result<ExternalCa
         ));
     }
     Ok(ExternalCa { cert_der: der, key })
+}
+
+/// Every file under `render --templates DIR`, as an override of the embedded
+/// template with the same relative path (`DIR/static-pods/etcd.yaml`
+/// replaces `static-pods/etcd.yaml`). Sorted by id, so the first problem
+/// reported does not depend on directory order. Whether each id exists is
+/// the renderer's check (`render::Templates::with_overrides`).
+pub fn templates(dir: &Path) -> Result<Vec<Override>, Error> {
+    let meta = fs::metadata(dir).map_err(|source| Error::Read {
+        path: dir.to_path_buf(),
+        what: "--templates directory",
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(Error::Templates {
+            path: dir.to_path_buf(),
+            problem: "is not a directory".into(),
+            hint: "pass a directory laid out like kubeseed's templates/, e.g. DIR/static-pods/etcd.yaml"
+                .into(),
+        });
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files)?;
+    files.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(files)
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<Override>) -> Result<(), Error> {
+    let read_error = |path: &Path, source| Error::Read {
+        path: path.to_path_buf(),
+        what: "--templates file",
+        source,
+    };
+    let entries = fs::read_dir(dir).map_err(|e| read_error(dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| read_error(dir, e))?.path();
+        // A linked template is as good as a copied one, but a linked
+        // directory could loop back on itself: only real ones are walked.
+        let link = fs::symlink_metadata(&path).map_err(|e| read_error(&path, e))?;
+        let meta = fs::metadata(&path).map_err(|e| read_error(&path, e))?;
+        if meta.is_dir() {
+            if link.file_type().is_symlink() {
+                return Err(Error::Templates {
+                    path,
+                    problem: "is a symbolic link to a directory, which --templates does not follow"
+                        .into(),
+                    hint: "copy the directory, or link the template files one by one".into(),
+                });
+            }
+            walk(root, &path, out)?;
+            continue;
+        }
+        let relative = path.strip_prefix(root).unwrap_or(&path);
+        let mut parts = Vec::new();
+        for part in relative.components() {
+            match part.as_os_str().to_str() {
+                Some(p) => parts.push(p),
+                None => {
+                    return Err(Error::Templates {
+                        path: path.clone(),
+                        problem: "its name is not valid UTF-8".into(),
+                        hint: "name each file after the template it replaces".into(),
+                    })
+                }
+            }
+        }
+        let bytes = fs::read(&path).map_err(|e| read_error(&path, e))?;
+        let text = String::from_utf8(bytes).map_err(|_| Error::Templates {
+            path: path.clone(),
+            problem: "is not UTF-8 text".into(),
+            hint: "a template is UTF-8 text in minijinja (Jinja2) syntax".into(),
+        })?;
+        out.push(Override {
+            id: parts.join("/"),
+            path,
+            text,
+        });
+    }
+    Ok(())
 }
 
 /// Splits PEM text into (tag, DER) blocks.

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use kubeseed::derive::Seed;
 use kubeseed::error::Error;
-use kubeseed::{load, spec, write};
+use kubeseed::issue::ExternalCa;
+use kubeseed::{controlplane, load, render::Templates, spec, write};
 
 use cli::{Cli, Command};
 
@@ -27,7 +28,13 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Init { dir } => init(&dir),
-        Command::Render { spec, out, seed } => render(&spec, &out, seed.as_deref()),
+        Command::Render {
+            spec,
+            out,
+            seed,
+            templates,
+        } => render(&spec, &out, seed.as_deref(), templates.as_deref()),
+        Command::Join { spec, seed, output } => join(&spec, seed.as_deref(), output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,17 +66,75 @@ fn warn(message: &str) {
     eprintln!("warning: {message}");
 }
 
-fn render(spec_path: &Path, out: &Path, seed_flag: Option<&Path>) -> Result<(), Error> {
+fn render(
+    spec_path: &Path,
+    out: &Path,
+    seed_flag: Option<&Path>,
+    templates_dir: Option<&Path>,
+) -> Result<(), Error> {
+    // Cheap and the user's input: refuse a bad spec or template directory,
+    // and a foreign output directory, before any expensive work.
+    let spec = load_spec(spec_path)?;
+    let templates = match templates_dir {
+        Some(dir) => Templates::with_overrides(load::templates(dir)?)?,
+        None => Templates::embedded()?,
+    };
+    for w in controlplane::warnings(&spec) {
+        warn(&w);
+    }
+    write::check_out_dir(out)?;
+    let (seed, external) = load_secrets(&spec, spec_path, seed_flag)?;
+    expiry_warnings(&spec);
+    let files = kubeseed::render_with(&spec, &seed, external, &templates)?;
+    write::write(out, &files)?;
+    let secret = files.iter().filter(|(_, f)| f.secret).count();
+    println!(
+        "rendered {} files into {} ({secret} secret, mode 0600)",
+        files.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// `kubeseed join`: the only command that prints a secret (the token), and
+/// only to stdout. Warnings go to stderr so `--output json` stays parseable.
+fn join(spec_path: &Path, seed_flag: Option<&Path>, output: cli::Output) -> Result<(), Error> {
+    let spec = load_spec(spec_path)?;
+    let (seed, external) = load_secrets(&spec, spec_path, seed_flag)?;
+    expiry_warnings(&spec);
+    if !spec.security.anonymous_discovery {
+        warn("security.anonymous_discovery is false: kubeadm's token discovery reads kube-public/cluster-info anonymously and will be refused; join with `kubeadm join --discovery-file` instead");
+    }
+    let info = kubeseed::join(&spec, &seed, external)?;
+    let text = match output {
+        cli::Output::Text => info.to_text(),
+        cli::Output::Json => info.to_json(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Stdout)
+}
+
+/// Reads and validates the spec, printing its warnings.
+fn load_spec(spec_path: &Path) -> Result<spec::Spec, Error> {
     let parsed = load::spec(spec_path)?;
     for w in &parsed.warnings {
         warn(&w.to_string());
     }
-    let spec = parsed.spec;
-    // Refuse a foreign output directory before any expensive work.
-    write::check_out_dir(out)?;
+    Ok(parsed.spec)
+}
+
+/// Reads the seed and the external CA, if any, printing their warnings.
+fn load_secrets(
+    spec: &spec::Spec,
+    spec_path: &Path,
+    seed_flag: Option<&Path>,
+) -> Result<(Seed, Option<ExternalCa>), Error> {
     let (seed, warnings) = load::seed(seed_flag, std::env::var_os(load::SEED_ENV), spec_path)?;
     if seed.is_public_demo() {
-        warn("this is a public demo seed from kubeseed's examples: every key rendered from it is public; never use it for a real cluster (run `kubeseed init` for a fresh seed)");
+        warn("this is a public demo seed from kubeseed's examples: every key and token derived from it is public; never use it for a real cluster (run `kubeseed init` for a fresh seed)");
     } else {
         for w in &warnings {
             warn(w);
@@ -79,16 +144,7 @@ fn render(spec_path: &Path, out: &Path, seed_flag: Option<&Path>) -> Result<(), 
         Some(ext) => Some(load::external_ca(ext, &load::spec_dir(spec_path))?),
         None => None,
     };
-    expiry_warnings(&spec);
-    let files = kubeseed::render(&spec, &seed, external)?;
-    write::write(out, &files)?;
-    let secret = files.iter().filter(|(_, f)| f.secret).count();
-    println!(
-        "rendered {} files into {} ({secret} secret, mode 0600)",
-        files.len(),
-        out.display()
-    );
-    Ok(())
+    Ok((seed, external))
 }
 
 /// The only place that reads the clock while rendering, and only to warn.

@@ -14,7 +14,7 @@ use ipnet::IpNet;
 use time::OffsetDateTime;
 
 use crate::keys::Algorithm;
-use crate::spec::{Host, Spec};
+use crate::spec::{Host, Spec, TokenUsage};
 
 /// Assets that exist once per cluster and can be re-keyed with `[pki.generations]`.
 pub const CLUSTER_ASSETS: &[&str] = &[
@@ -31,6 +31,8 @@ pub const CLUSTER_ASSETS: &[&str] = &[
     "super-admin",
     "controller-manager",
     "scheduler",
+    // The kube-apiserver's encryption-at-rest key (not a certificate).
+    "encryption",
 ];
 
 /// Assets that exist once per controller; their generation key is `<asset>-<controller>`.
@@ -132,6 +134,107 @@ pub struct Model {
     pub leaves: Vec<LeafRow>,
     pub token_generation: u32,
     generations: BTreeMap<String, u32>,
+    /// What the cluster manifests, the kubelet configuration and `kubeseed join` need.
+    pub cluster: ClusterValues,
+}
+
+/// Cluster-wide values for the manifests (manifests.rs) and `kubeseed join`,
+/// resolved once so templates only substitute and test conditions.
+#[derive(Clone, Debug)]
+pub struct ClusterValues {
+    /// `host:port` of the API server (IPv6 in brackets): kubeadm's
+    /// `controlPlaneEndpoint` and the argument of `kubeadm join`.
+    pub api_endpoint: String,
+    pub kubernetes_version: String,
+    pub service_cidr: String,
+    pub pod_cidr: String,
+    pub dns_domain: String,
+    /// The 10th address of the service CIDR, where kubeadm puts cluster DNS
+    /// (`GetDNSIP`): the kubelet's `clusterDNS`.
+    pub dns_ip: IpAddr,
+    /// `pki.extra_sans`, as kubeadm's `apiServer.certSANs`.
+    pub extra_sans: Vec<String>,
+    pub ca_validity: String,
+    pub cert_validity: String,
+    /// kubeadm's `encryptionAlgorithm` for `pki.algorithm`; `None` where the
+    /// target kubeadm has no name for it (ECDSA-P384 before 1.34).
+    pub kubeadm_encryption_algorithm: Option<&'static str>,
+    pub token_usages: Vec<&'static str>,
+    /// `bootstrap_token.extra_groups`, for the Secret's `auth-extra-groups`.
+    pub token_extra_groups: Vec<String>,
+    /// The groups the TLS-bootstrap RBAC binds: the token's extra groups, or
+    /// `system:bootstrappers` (every bootstrap token) when it has none.
+    pub bootstrapper_groups: Vec<String>,
+    /// RFC 3339 UTC with `Z`, as kubeadm writes `expiration`.
+    pub token_expires: Option<String>,
+    pub token_description: String,
+    pub auto_approve_node_csrs: bool,
+    pub anonymous_discovery: bool,
+    pub verify_kubelet_serving: bool,
+}
+
+/// Every bootstrap token is in this group (kube-apiserver adds it).
+pub const BOOTSTRAPPERS_GROUP: &str = "system:bootstrappers";
+
+impl ClusterValues {
+    fn from_spec(spec: &Spec) -> ClusterValues {
+        let cluster = &spec.cluster;
+        let token = &spec.bootstrap_token;
+        let api_endpoint = match &cluster.api_server.host {
+            Host::Ip(IpAddr::V6(ip)) => format!("[{ip}]:{}", cluster.api_server.port),
+            host => format!("{host}:{}", cluster.api_server.port),
+        };
+        let bootstrapper_groups = if token.extra_groups.is_empty() {
+            vec![BOOTSTRAPPERS_GROUP.to_string()]
+        } else {
+            token.extra_groups.clone()
+        };
+        let kubeadm_encryption_algorithm = match spec.pki.algorithm {
+            Algorithm::Rsa2048 => Some("RSA-2048"),
+            Algorithm::Rsa3072 => Some("RSA-3072"),
+            Algorithm::Rsa4096 => Some("RSA-4096"),
+            Algorithm::EcdsaP256 => Some("ECDSA-P256"),
+            // kubeadm learnt ECDSA-P384 in 1.34 (k/k PR #131677); an older
+            // kubeadm would reject the name, so say nothing rather than lie.
+            Algorithm::EcdsaP384 if cluster.kubernetes_version.minor >= 34 => Some("ECDSA-P384"),
+            Algorithm::EcdsaP384 => None,
+        };
+        ClusterValues {
+            api_endpoint,
+            kubernetes_version: cluster.kubernetes_version.text.clone(),
+            service_cidr: cluster.service_cidr.to_string(),
+            pod_cidr: cluster.pod_cidr.to_string(),
+            dns_domain: cluster.dns_domain.clone(),
+            dns_ip: service_ip(&cluster.service_cidr, 10),
+            extra_sans: spec.pki.extra_sans.iter().map(Host::to_string).collect(),
+            ca_validity: spec.pki.ca_validity.text.clone(),
+            cert_validity: spec.pki.cert_validity.text.clone(),
+            kubeadm_encryption_algorithm,
+            token_usages: token.usages.iter().map(|u| TokenUsage::name(*u)).collect(),
+            token_extra_groups: token.extra_groups.clone(),
+            bootstrapper_groups,
+            token_expires: token.expires.map(rfc3339_utc),
+            token_description: token.description.clone(),
+            auto_approve_node_csrs: spec.security.auto_approve_node_csrs,
+            anonymous_discovery: spec.security.anonymous_discovery,
+            verify_kubelet_serving: spec.security.verify_kubelet_serving,
+        }
+    }
+}
+
+/// `2006-01-02T15:04:05Z`: whole seconds, UTC, `Z` (the spec keeps times
+/// UTC and whole seconds, so this loses nothing).
+fn rfc3339_utc(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 impl Model {
@@ -147,6 +250,7 @@ impl Model {
             leaves: leaves(spec),
             token_generation: spec.bootstrap_token.generation,
             generations: pki.generations.clone(),
+            cluster: ClusterValues::from_spec(spec),
         }
     }
 
@@ -329,6 +433,51 @@ mod tests {
         );
         let text: Vec<String> = sans.iter().map(|h| h.to_string()).collect();
         assert_eq!(text, ["a", "b", "10.0.0.2", "10.0.0.1"]);
+    }
+
+    fn values(api_server: &str, pki: &str, token: &str) -> ClusterValues {
+        let text = format!(
+            "version = 1\n[cluster]\nname = \"t\"\napi_server = \"{api_server}\"\n\
+             kubernetes_version = \"v1.33.1\"\nservice_cidr = \"10.32.0.0/16\"\n\
+             [[controllers]]\nname = \"cp-0\"\naddress = \"10.0.0.10\"\n\
+             [pki]\nnot_before = \"2026-01-01T00:00:00Z\"\n{pki}\n[bootstrap_token]\n{token}\n"
+        );
+        let spec = crate::spec::parse("t.toml", &text).unwrap().spec;
+        Model::from_spec(&spec).cluster
+    }
+
+    #[test]
+    fn cluster_values() {
+        let v = values(
+            "https://[fd00::1]:7443",
+            "",
+            "expires = \"2026-02-03T04:05:06Z\"\nextra_groups = []\nusages = [\"authentication\"]",
+        );
+        // kubeadm join and controlPlaneEndpoint want brackets around IPv6.
+        assert_eq!(v.api_endpoint, "[fd00::1]:7443");
+        assert_eq!(v.dns_ip.to_string(), "10.32.0.10");
+        assert_eq!(v.token_expires.as_deref(), Some("2026-02-03T04:05:06Z"));
+        assert_eq!(v.token_usages, ["authentication"]);
+        // No extra groups: RBAC falls back to the group every token has.
+        assert!(v.token_extra_groups.is_empty());
+        assert_eq!(v.bootstrapper_groups, [BOOTSTRAPPERS_GROUP]);
+
+        let v = values(
+            "https://api.example.com:6443",
+            "algorithm = \"ecdsa-p384\"",
+            "extra_groups = [\"system:bootstrappers:a\", \"system:bootstrappers:b\"]",
+        );
+        assert_eq!(v.api_endpoint, "api.example.com:6443");
+        assert_eq!(v.token_expires, None);
+        assert_eq!(v.token_usages, ["authentication", "signing"]);
+        assert_eq!(
+            v.bootstrapper_groups,
+            ["system:bootstrappers:a", "system:bootstrappers:b"]
+        );
+        // kubeadm 1.33 has no name for P-384.
+        assert_eq!(v.kubeadm_encryption_algorithm, None);
+        let v = values("https://a:1", "algorithm = \"rsa-3072\"", "");
+        assert_eq!(v.kubeadm_encryption_algorithm, Some("RSA-3072"));
     }
 
     #[test]

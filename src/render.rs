@@ -4,11 +4,18 @@
 //! (their path under `templates/`); minijinja runs with strict undefined so
 //! a misspelt variable is an error, never an empty string. Output is
 //! normalised to LF with exactly one trailing newline.
+//!
+//! `render --templates DIR` replaces embedded templates by files with the
+//! same id under `DIR`. A file whose id names no embedded template is an
+//! error, so a typo in a file name cannot silently leave the embedded
+//! template in place. Every error names where the template came from.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 
 use base64::Engine;
-use minijinja::{context, Environment, UndefinedBehavior, Value};
+use minijinja::{context, Environment, ErrorKind, UndefinedBehavior, Value};
 
 use crate::derive::BootstrapToken;
 use crate::fileset::{File, FileSet, FileSetError, Kind};
@@ -19,26 +26,84 @@ use crate::model::{CaId, LeafOutput, Model};
 /// Template ids: their path under `templates/`.
 pub const KUBECONFIG: &str = "kubeconfig/kubeconfig.yaml";
 
-/// Every embedded template, by id.
+/// Every embedded template of the PKI stage, by id.
 pub const EMBEDDED: &[(&str, &str)] = &[(
     KUBECONFIG,
     include_str!("../templates/kubeconfig/kubeconfig.yaml"),
 )];
+
+/// Every embedded template of every stage.
+fn all_embedded() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    EMBEDDED
+        .iter()
+        .chain(crate::controlplane::TEMPLATES)
+        .chain(crate::manifests::TEMPLATES)
+}
+
+/// The ids `--templates` may override, sorted.
+pub fn template_ids() -> Vec<&'static str> {
+    let mut ids: Vec<&str> = all_embedded().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// A user's replacement for an embedded template (`render --templates DIR`).
+#[derive(Clone, Debug)]
+pub struct Override {
+    /// The id it replaces: its path relative to `DIR`, `/`-separated.
+    pub id: String,
+    /// Where it was read from, for messages.
+    pub path: PathBuf,
+    pub text: String,
+}
 
 /// The user name kubeadm gives the bootstrap token in bootstrap-kubelet.conf.
 const BOOTSTRAP_USER: &str = "tls-bootstrap-token-user";
 
 #[derive(Debug)]
 pub enum RenderError {
-    Template { id: String, message: String },
+    /// A template failed to parse or render. `origin` is where it came from:
+    /// the embedded id, or the `--templates` file that replaced it.
+    Template {
+        origin: String,
+        message: String,
+    },
+    /// A `--templates` file whose id names no embedded template.
+    UnknownOverride {
+        path: PathBuf,
+        id: String,
+    },
     Path(FileSetError),
     Missing(String),
+}
+
+impl RenderError {
+    /// What would be right, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RenderError::Template { .. } => Some(
+                "the README's Templates section lists the variables each template may use; \
+                 kubeseed renders with strict undefined, so a misspelt name is an error"
+                    .into(),
+            ),
+            RenderError::UnknownOverride { .. } => Some(format!(
+                "name each file under --templates after the template it replaces, one of: {}",
+                template_ids().join(", ")
+            )),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for RenderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RenderError::Template { id, message } => write!(f, "template {id}: {message}"),
+            RenderError::Template { origin, message } => write!(f, "template {origin}: {message}"),
+            RenderError::UnknownOverride { path, id } => write!(
+                f,
+                "{}: --templates has no template {id} to override",
+                path.display()
+            ),
             RenderError::Path(e) => write!(f, "{e}"),
             RenderError::Missing(m) => write!(f, "internal error: {m}"),
         }
@@ -56,41 +121,96 @@ impl From<FileSetError> for RenderError {
 /// The template environment.
 pub struct Templates {
     env: Environment<'static>,
+    /// id → where its text came from, for error messages.
+    origins: BTreeMap<String, String>,
 }
 
 impl Templates {
     /// The templates built into the binary.
     pub fn embedded() -> Result<Templates, RenderError> {
+        Templates::with_overrides(Vec::new())
+    }
+
+    /// The embedded templates, each replaced by the override with its id.
+    /// An override whose id is not an embedded template's is refused.
+    pub fn with_overrides(overrides: Vec<Override>) -> Result<Templates, RenderError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
+        // Keeps the source span of a failing expression, so an undefined
+        // variable can be named (see `template_error`). Debug info is only
+        // ever printed with `{:#}`, which nothing here uses: it could hold
+        // secret values from the context.
+        env.set_debug(true);
         env.add_filter("yaml", yaml_scalar);
-        for (id, text) in EMBEDDED {
-            env.add_template(id, text)
-                .map_err(|e| template_error(id, &e))?;
+        env.add_filter("literal", crate::manifests::literal_block);
+        let mut by_id: BTreeMap<String, Override> = BTreeMap::new();
+        for o in overrides {
+            if !all_embedded().any(|(id, _)| *id == o.id) {
+                return Err(RenderError::UnknownOverride {
+                    path: o.path,
+                    id: o.id,
+                });
+            }
+            by_id.insert(o.id.clone(), o);
         }
-        Ok(Templates { env })
+        let mut origins = BTreeMap::new();
+        for (id, text) in all_embedded() {
+            let (origin, text) = match by_id.remove(*id) {
+                Some(o) => (format!("{} (overriding {id})", o.path.display()), o.text),
+                None => (id.to_string(), text.to_string()),
+            };
+            env.add_template_owned(id.to_string(), text)
+                .map_err(|e| template_error(&origin, &e))?;
+            origins.insert(id.to_string(), origin);
+        }
+        Ok(Templates { env, origins })
     }
 
-    fn render(&self, id: &str, ctx: Value) -> Result<String, RenderError> {
+    /// Renders template `id`, normalised (LF, one trailing newline).
+    pub(crate) fn render(&self, id: &str, ctx: Value) -> Result<String, RenderError> {
+        let origin = self.origins.get(id).map(String::as_str).unwrap_or(id);
         let text = self
             .env
             .get_template(id)
             .and_then(|t| t.render(ctx))
-            .map_err(|e| template_error(id, &e))?;
+            .map_err(|e| template_error(origin, &e))?;
         Ok(normalize(&text))
     }
 }
 
-fn template_error(id: &str, e: &minijinja::Error) -> RenderError {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(&format!(": {s}"));
-        source = s.source();
-    }
+/// A one-line message: for an undefined value, the expression that is
+/// undefined and its line; otherwise minijinja's message and its causes.
+fn template_error(origin: &str, e: &minijinja::Error) -> RenderError {
+    let expression = e
+        .range()
+        .zip(e.template_source())
+        .and_then(|(range, source)| source.get(range))
+        .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|text| !text.is_empty());
+    let line = e.line().map(|l| format!("line {l}: ")).unwrap_or_default();
+    let message = match (e.kind(), expression) {
+        (ErrorKind::UndefinedError, Some(expr)) => {
+            format!("{line}`{expr}` is undefined (no such variable or attribute)")
+        }
+        (ErrorKind::UndefinedError, None) => {
+            format!("{line}a variable or attribute is undefined")
+        }
+        _ => {
+            let mut message = format!("{line}{}", e.kind());
+            if let Some(detail) = e.detail() {
+                message.push_str(&format!(": {detail}"));
+            }
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                message.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            message
+        }
+    };
     RenderError::Template {
-        id: id.to_string(),
+        origin: origin.to_string(),
         message,
     }
 }
@@ -188,6 +308,7 @@ pub fn render(
         "kubeconfig/bootstrap-kubelet.conf",
         File::secret(Kind::Kubeconfig, bootstrap.into_bytes()),
     )?;
+    files.extend(crate::manifests::render(model, pki, token, templates)?)?;
     Ok(files)
 }
 
@@ -221,9 +342,12 @@ mod tests {
     #[test]
     fn every_embedded_template_loads() {
         let t = Templates::embedded().unwrap();
-        for (id, _) in EMBEDDED {
+        for id in template_ids() {
             assert!(t.env.get_template(id).is_ok(), "{id}");
         }
+        let mut ids = template_ids();
+        ids.dedup();
+        assert_eq!(ids.len(), template_ids().len(), "duplicate template ids");
     }
 
     #[test]
@@ -235,6 +359,65 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains(KUBECONFIG), "{msg}");
         assert!(msg.contains("undefined"), "{msg}");
+    }
+
+    fn override_of(id: &str, text: &str) -> Override {
+        Override {
+            id: id.into(),
+            path: PathBuf::from(format!("/tmp/overrides/{id}")),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn an_override_replaces_its_template_and_is_named_in_errors() {
+        let t = Templates::with_overrides(vec![override_of(
+            KUBECONFIG,
+            "server: {{ server }}\nuser: {{ cluster.nmae }}\n",
+        )])
+        .unwrap();
+        let ok = t.render(
+            KUBECONFIG,
+            context! { server => "s", cluster => context! { nmae => "c" } },
+        );
+        assert_eq!(ok.unwrap(), "server: s\nuser: c\n");
+        let err = t
+            .render(
+                KUBECONFIG,
+                context! { server => "s", cluster => context! { name => "c" } },
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/tmp/overrides/kubeconfig/kubeconfig.yaml"),
+            "{err}"
+        );
+        assert!(err.contains("`cluster.nmae` is undefined"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn an_override_of_no_template_is_refused() {
+        let err = Templates::with_overrides(vec![override_of("static-pods/etcd.yml", "x")])
+            .err()
+            .unwrap();
+        assert!(matches!(err, RenderError::UnknownOverride { .. }));
+        let msg = err.to_string();
+        assert!(msg.contains("/tmp/overrides/static-pods/etcd.yml"), "{msg}");
+        assert!(err.hint().unwrap().contains("static-pods/etcd.yaml"));
+    }
+
+    #[test]
+    fn a_syntax_error_in_an_override_names_the_file() {
+        let err = Templates::with_overrides(vec![override_of(KUBECONFIG, "{% if %}")])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("/tmp/overrides/kubeconfig/kubeconfig.yaml"),
+            "{err}"
+        );
+        assert!(err.contains("syntax error"), "{err}");
     }
 
     #[test]

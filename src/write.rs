@@ -482,7 +482,7 @@ impl Target {
         Ok(())
     }
 
-    fn lock(&self) -> Result<OwnedFd, WriteError> {
+    fn lock(&self) -> Result<Lock, WriteError> {
         let name = self.lock_name();
         let path = self.at(&name);
         let fd = rfs::openat(
@@ -493,7 +493,7 @@ impl Target {
         )
         .map_err(|e| io_err("create the lock file", &path, e))?;
         match rfs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => Ok(fd),
+            Ok(()) => Ok(Lock(fd)),
             Err(Errno::WOULDBLOCK) => Err(WriteError::Locked {
                 out: self.out.clone(),
                 lock: path,
@@ -644,6 +644,18 @@ impl Target {
         // as a recognisable leftover that the next render removes, so it is not an error.
         let _ = remove_tree_at(fd.as_fd(), &old, &self.parent);
         Ok(())
+    }
+}
+
+/// The held lock of one `--out`. Dropping it unlocks explicitly before closing: a process
+/// that forks (a test harness, a library user spawning tools) shares the open file
+/// description until its child execs, and a plain close would leave the lock held by that
+/// child for a moment.
+struct Lock(OwnedFd);
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = rfs::flock(&self.0, FlockOperation::Unlock);
     }
 }
 

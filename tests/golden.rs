@@ -190,6 +190,9 @@ fn another_seed_changes_every_key_and_the_token() {
             .to_string()
     };
     assert_ne!(token(&a), token(&b));
+    // The encryption-at-rest key comes from the seed too.
+    let enc = |dir: &Path| fs::read(dir.join("control-plane/cp-0/encryption-config.yaml")).unwrap();
+    assert_ne!(enc(&a), enc(&b));
 }
 
 /// `changed` (paths under `pki/`) plus what carries them in the node bundles of `controllers`:
@@ -322,6 +325,13 @@ fn render_prints_no_secret() {
         }
         if let Some(token) = text.lines().find_map(|l| l.trim().strip_prefix("token: ")) {
             secrets.push(token.split('.').nth(1).unwrap().to_string());
+        }
+        if path.ends_with("encryption-config.yaml") {
+            let key = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("secret: "))
+                .unwrap();
+            secrets.push(key.trim_matches('"').to_string());
         }
     }
     assert!(

@@ -1,0 +1,309 @@
+//! The cluster manifests (`manifests/`, for `kubectl apply -f`) and the
+//! kubelet's configuration (`config/kubelet-config.yaml`).
+//!
+//! What a stock `kubeadm join --token … --discovery-token-ca-cert-hash …`
+//! and a TLS-bootstrapping kubelet need from a cluster kubeadm did not set
+//! up: the bootstrap-token Secret, the signed `kube-public/cluster-info`, the
+//! `kubeadm-config` and `kubelet-config` ConfigMaps, and the RBAC kubeadm
+//! creates for them (shared/reference/kubernetes-bootstrap-facts.md §1–§4).
+//!
+//! One template per object under `templates/manifests/`; each renders to the
+//! same path in the output, or not at all when the spec switches it off.
+//! `templates/manifests/data/` holds the documents embedded in ConfigMaps,
+//! which are not files of their own. Every value comes from
+//! [`crate::model::ClusterValues`]; templates only substitute and test.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use minijinja::{context, Value};
+
+use crate::derive::BootstrapToken;
+use crate::fileset::{File, FileSet, Kind};
+use crate::issue::Pki;
+use crate::jws;
+use crate::model::{CaId, Model};
+use crate::render::{RenderError, Templates};
+use crate::spec::TokenUsage;
+
+pub const SECRET: &str = "manifests/bootstrap-token-secret.yaml";
+pub const CLUSTER_INFO: &str = "manifests/cluster-info-configmap.yaml";
+pub const CLUSTER_INFO_ROLE: &str = "manifests/bootstrap-signer-clusterinfo-role.yaml";
+pub const CLUSTER_INFO_ROLE_BINDING: &str =
+    "manifests/bootstrap-signer-clusterinfo-rolebinding.yaml";
+pub const KUBELET_BOOTSTRAP: &str = "manifests/kubelet-bootstrap-clusterrolebinding.yaml";
+pub const AUTOAPPROVE_BOOTSTRAP: &str =
+    "manifests/node-autoapprove-bootstrap-clusterrolebinding.yaml";
+pub const AUTOAPPROVE_ROTATION: &str =
+    "manifests/node-autoapprove-certificate-rotation-clusterrolebinding.yaml";
+pub const GET_NODES_ROLE: &str = "manifests/get-nodes-clusterrole.yaml";
+pub const GET_NODES_BINDING: &str = "manifests/get-nodes-clusterrolebinding.yaml";
+pub const CLUSTER_ADMINS: &str = "manifests/cluster-admins-clusterrolebinding.yaml";
+pub const KUBEADM_CONFIG: &str = "manifests/kubeadm-config-configmap.yaml";
+pub const KUBEADM_CONFIG_ROLE: &str = "manifests/nodes-kubeadm-config-role.yaml";
+pub const KUBEADM_CONFIG_ROLE_BINDING: &str = "manifests/nodes-kubeadm-config-rolebinding.yaml";
+pub const KUBELET_CONFIG_MAP: &str = "manifests/kubelet-config-configmap.yaml";
+pub const KUBELET_CONFIG_ROLE: &str = "manifests/kubelet-config-role.yaml";
+pub const KUBELET_CONFIG_ROLE_BINDING: &str = "manifests/kubelet-config-rolebinding.yaml";
+/// Embedded documents, not files of their own.
+pub const CLUSTER_INFO_KUBECONFIG: &str = "manifests/data/cluster-info-kubeconfig.yaml";
+pub const CLUSTER_CONFIGURATION: &str = "manifests/data/cluster-configuration.yaml";
+/// The KubeletConfiguration, a file of its own and the `kubelet-config` data.
+pub const KUBELET_CONFIG: &str = "config/kubelet-config.yaml";
+
+macro_rules! embed {
+    ($($id:expr),* $(,)?) => {
+        &[$(($id, include_str!(concat!("../templates/", $id)))),*]
+    };
+}
+
+/// Every template of this module, by id (its path under `templates/`).
+pub const TEMPLATES: &[(&str, &str)] = embed![
+    "manifests/bootstrap-token-secret.yaml",
+    "manifests/cluster-info-configmap.yaml",
+    "manifests/bootstrap-signer-clusterinfo-role.yaml",
+    "manifests/bootstrap-signer-clusterinfo-rolebinding.yaml",
+    "manifests/kubelet-bootstrap-clusterrolebinding.yaml",
+    "manifests/node-autoapprove-bootstrap-clusterrolebinding.yaml",
+    "manifests/node-autoapprove-certificate-rotation-clusterrolebinding.yaml",
+    "manifests/get-nodes-clusterrole.yaml",
+    "manifests/get-nodes-clusterrolebinding.yaml",
+    "manifests/cluster-admins-clusterrolebinding.yaml",
+    "manifests/kubeadm-config-configmap.yaml",
+    "manifests/nodes-kubeadm-config-role.yaml",
+    "manifests/nodes-kubeadm-config-rolebinding.yaml",
+    "manifests/kubelet-config-configmap.yaml",
+    "manifests/kubelet-config-role.yaml",
+    "manifests/kubelet-config-rolebinding.yaml",
+    "manifests/data/cluster-info-kubeconfig.yaml",
+    "manifests/data/cluster-configuration.yaml",
+    "config/kubelet-config.yaml",
+];
+
+/// The public objects and whether this spec wants each. The Secret is
+/// rendered on its own so the token secret never reaches another template.
+fn public_objects(model: &Model) -> [(&'static str, bool); 15] {
+    let v = &model.cluster;
+    [
+        (CLUSTER_INFO, true),
+        (CLUSTER_INFO_ROLE, v.anonymous_discovery),
+        (CLUSTER_INFO_ROLE_BINDING, v.anonymous_discovery),
+        (KUBELET_BOOTSTRAP, true),
+        (AUTOAPPROVE_BOOTSTRAP, v.auto_approve_node_csrs),
+        (AUTOAPPROVE_ROTATION, v.auto_approve_node_csrs),
+        (GET_NODES_ROLE, true),
+        (GET_NODES_BINDING, true),
+        (CLUSTER_ADMINS, true),
+        (KUBEADM_CONFIG, true),
+        (KUBEADM_CONFIG_ROLE, true),
+        (KUBEADM_CONFIG_ROLE_BINDING, true),
+        (KUBELET_CONFIG_MAP, true),
+        (KUBELET_CONFIG_ROLE, true),
+        (KUBELET_CONFIG_ROLE_BINDING, true),
+    ]
+}
+
+/// Renders `manifests/*` and `config/kubelet-config.yaml`.
+pub fn render(
+    model: &Model,
+    pki: &Pki,
+    token: &BootstrapToken,
+    templates: &Templates,
+) -> Result<FileSet, RenderError> {
+    let v = &model.cluster;
+    let ca = pki
+        .cas
+        .get(&CaId::Kubernetes)
+        .ok_or_else(|| RenderError::Missing("the Kubernetes CA".into()))?;
+    let mut files = FileSet::new();
+
+    let kubelet = templates.render(
+        KUBELET_CONFIG,
+        context! {
+            dns_ip => v.dns_ip.to_string(),
+            dns_domain => v.dns_domain,
+            server_tls_bootstrap => v.verify_kubelet_serving,
+        },
+    )?;
+    files.insert(
+        KUBELET_CONFIG,
+        File::public(Kind::Config, kubelet.as_bytes()),
+    )?;
+
+    // The signature covers these exact bytes, so they are rendered once and
+    // embedded as they are; `literal` refuses anything a YAML literal block
+    // could not give back unchanged.
+    let kubeconfig = templates.render(
+        CLUSTER_INFO_KUBECONFIG,
+        context! {
+            ca_data => STANDARD.encode(ca.cert_pem.as_bytes()),
+            server => model.server,
+        },
+    )?;
+    let jws = v
+        .token_usages
+        .contains(&TokenUsage::Signing.name())
+        .then(|| jws::detached_signature(&kubeconfig, &token.id, &token.secret));
+
+    let cluster_configuration = templates.render(
+        CLUSTER_CONFIGURATION,
+        context! {
+            cert_sans => v.extra_sans,
+            ca_validity => v.ca_validity,
+            cert_validity => v.cert_validity,
+            cluster_name => model.cluster_name,
+            control_plane_endpoint => v.api_endpoint,
+            encryption_algorithm => v.kubeadm_encryption_algorithm,
+            kubernetes_version => v.kubernetes_version,
+            dns_domain => v.dns_domain,
+            pod_subnet => v.pod_cidr,
+            service_subnet => v.service_cidr,
+        },
+    )?;
+
+    let public = context! {
+        token_id => token.id,
+        kubeconfig => kubeconfig,
+        jws => jws,
+        bootstrapper_groups => v.bootstrapper_groups,
+        cluster_configuration => cluster_configuration,
+        kubelet => kubelet,
+    };
+    for (id, wanted) in public_objects(model) {
+        if wanted {
+            let text = templates.render(id, public.clone())?;
+            files.insert(id, File::public(Kind::Manifest, text))?;
+        }
+    }
+
+    let secret = templates.render(SECRET, secret_context(model, token))?;
+    files.insert(SECRET, File::secret(Kind::Manifest, secret))?;
+    Ok(files)
+}
+
+/// The Secret's values, base64 as `data` wants them; optional keys are
+/// `None` when kubeadm would omit them.
+fn secret_context(model: &Model, token: &BootstrapToken) -> Value {
+    let v = &model.cluster;
+    let b64 = |s: &str| STANDARD.encode(s.as_bytes());
+    let groups = v.token_extra_groups.join(",");
+    context! {
+        token_id => token.id,
+        token_id_b64 => b64(&token.id),
+        token_secret_b64 => b64(&token.secret),
+        expiration => v.token_expires.as_deref().map(b64),
+        auth_extra_groups => (!groups.is_empty()).then(|| b64(&groups)),
+        description => (!v.token_description.is_empty()).then(|| b64(&v.token_description)),
+        usages => v.token_usages,
+        true_b64 => b64("true"),
+    }
+}
+
+/// The `literal(indent)` template filter: `text` as a YAML literal block
+/// scalar (`|`) whose lines are indented by `indent` spaces, for values that
+/// must survive YAML byte for byte (a signed kubeconfig, embedded configs).
+///
+/// With the default "clip" chomping a literal block gives back its lines
+/// joined by `\n` plus exactly one final `\n`, provided no line ends in
+/// blanks and the first line sets the indentation. Anything else is refused
+/// here rather than silently changed by a YAML parser.
+pub fn literal_block(text: String, indent: usize) -> Result<String, minijinja::Error> {
+    let refuse = |why: &str| {
+        Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("literal: {why}; a YAML literal block could not reproduce it exactly"),
+        ))
+    };
+    let Some(body) = text.strip_suffix('\n') else {
+        return refuse("the text does not end in a newline");
+    };
+    if body.is_empty() || body.ends_with('\n') {
+        return refuse("the text is empty or ends in an empty line");
+    }
+    if body.starts_with([' ', '\n']) {
+        return refuse("the first line is empty or starts with a space");
+    }
+    if let Some(c) = body
+        .chars()
+        .find(|c| (*c != '\n' && c.is_control()) || *c == '\u{feff}')
+    {
+        return refuse(&format!("the text contains the control character {c:?}"));
+    }
+    if body.lines().any(|l| l.ends_with(' ')) {
+        return refuse("a line ends in a space");
+    }
+    let pad = " ".repeat(indent);
+    let mut out = String::from("|");
+    for line in body.split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_is_listed_once_and_parses() {
+        // `embedded` adds every template and fails on the first that does not parse.
+        assert!(Templates::embedded().is_ok());
+        for (id, _) in TEMPLATES {
+            assert_eq!(TEMPLATES.iter().filter(|(i, _)| i == id).count(), 1, "{id}");
+        }
+        // Every template on disk under manifests/ is embedded.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/manifests");
+        let mut on_disk = Vec::new();
+        for sub in ["", "data/"] {
+            for e in std::fs::read_dir(dir.join(sub)).unwrap() {
+                let e = e.unwrap();
+                if e.file_type().unwrap().is_file() {
+                    on_disk.push(format!(
+                        "manifests/{sub}{}",
+                        e.file_name().to_string_lossy()
+                    ));
+                }
+            }
+        }
+        for id in &on_disk {
+            assert!(
+                TEMPLATES.iter().any(|(i, _)| i == id),
+                "{id} is not embedded"
+            );
+        }
+        assert_eq!(on_disk.len() + 1, TEMPLATES.len());
+    }
+
+    #[test]
+    fn literal_block_indents_every_line() {
+        assert_eq!(
+            literal_block("a: 1\nb:\n- \"\"\n".into(), 4).unwrap(),
+            "|\n    a: 1\n    b:\n    - \"\""
+        );
+        // An interior empty line stays empty: no trailing blanks.
+        assert_eq!(
+            literal_block("a\n\nb\n".into(), 2).unwrap(),
+            "|\n  a\n\n  b"
+        );
+    }
+
+    #[test]
+    fn literal_block_refuses_what_it_cannot_reproduce() {
+        for bad in [
+            "no newline",
+            "",
+            "\n",
+            "two newlines\n\n",
+            " leading space\n",
+            "\nleading empty line\n",
+            "trailing space \nx\n",
+            "tab\there\n",
+            "cr\r\n",
+        ] {
+            assert!(literal_block(bad.into(), 4).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,932 @@
+//! The cluster manifests, checked by independent tools:
+//!
+//! - the real kubectl parses every manifest (`create --dry-run=client
+//!   --validate=false -o json`), offline: its only server is
+//!   `https://127.0.0.1:1`, where nothing listens, and the API discovery it
+//!   needs to map kinds to resources is pre-seeded in its cache directory;
+//!   assertions run on the JSON it prints;
+//! - Python's standard library recomputes the cluster-info JWS over the
+//!   kubeconfig string as kubectl's YAML parser read it, with the token
+//!   decoded from the Secret as kubectl read it;
+//! - each spec switch changes exactly the files and values it should.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::{json, Value};
+
+const SEED: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
+
+/// Every switch at its hardened default, written out so tests can flip one.
+const BASE: &str = r#"version = 1
+[cluster]
+name = "mf"
+api_server = "https://api.mf.example.com:6443"
+service_cidr = "10.32.0.0/16"
+pod_cidr = "10.200.0.0/16"
+dns_domain = "mf.local"
+kubernetes_version = "v1.34.2"
+[[controllers]]
+name = "cp-0"
+address = "127.0.0.11"
+[pki]
+not_before = "2026-01-01T00:00:00Z"
+extra_sans = ["10.1.2.3"]
+[bootstrap_token]
+expires = "2026-01-02T03:04:05Z"
+usages = ["authentication", "signing"]
+extra_groups = ["system:bootstrappers:kubeadm:default-node-token"]
+description = "manifest tests"
+[security]
+auto_approve_node_csrs = true
+anonymous_discovery = true
+verify_kubelet_serving = false
+"#;
+
+const DEFAULT_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
+
+/// `BASE` with one line replaced; panics if the line is not there, so a
+/// test can never silently render the base spec twice.
+fn switched(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "{from:?} is not in the base spec");
+    BASE.replace(from, to)
+}
+
+fn render(dir: &Path, spec: &str) -> PathBuf {
+    fs::create_dir_all(dir).unwrap();
+    fs::write(dir.join("cluster.toml"), spec).unwrap();
+    let seed = dir.join("seed");
+    fs::write(&seed, format!("{SEED}\n")).unwrap();
+    fs::set_permissions(&seed, fs::Permissions::from_mode(0o600)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kubeseed"))
+        .current_dir(dir)
+        .args(["render", "cluster.toml", "--out", "out"])
+        .env_remove("KUBESEED_SEED")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join("out")
+}
+
+/// Relative path → bytes of every file under `out` (index.json included).
+fn files(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, acc: &mut BTreeMap<String, Vec<u8>>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, acc);
+            } else {
+                let rel = p.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+                acc.insert(rel, fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut acc = BTreeMap::new();
+    walk(out, out, &mut acc);
+    acc
+}
+
+/// The files of the stages before this one and of this one. Other stages
+/// (static pods, node bundles) legitimately react to the same switches, so
+/// they are left to their own tests.
+fn owned(path: &str) -> bool {
+    path.starts_with("manifests/")
+        || path == "config/kubelet-config.yaml"
+        || path.starts_with("pki/")
+        || path.starts_with("kubeconfig/")
+}
+
+/// Which owned files differ between two renders: changed, added or removed.
+fn changed(a: &Path, b: &Path) -> Vec<String> {
+    let (fa, fb) = (files(a), files(b));
+    let mut paths: Vec<&String> = fa.keys().chain(fb.keys()).collect();
+    paths.sort();
+    paths.dedup();
+    paths
+        .into_iter()
+        .filter(|p| owned(p) && fa.get(*p) != fb.get(*p))
+        .cloned()
+        .collect()
+}
+
+/// The real kubectl, unable to reach anything but a closed loopback port.
+struct Kubectl {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+/// Google Cloud SDK's versioned kubectl (never `/usr/bin/kubectl` there: it
+/// is a dispatcher that may download things), else a plain kubectl at
+/// `/usr/bin/kubectl` such as Debian's kubernetes-client.
+fn kubectl_binary() -> PathBuf {
+    let sdk = PathBuf::from("/usr/lib/google-cloud-sdk/bin/kubectl.1.33");
+    if sdk.is_file() {
+        return sdk;
+    }
+    let plain = PathBuf::from("/usr/bin/kubectl");
+    let is_dispatcher = fs::canonicalize(&plain)
+        .map(|p| p.to_string_lossy().contains("google-cloud-sdk"))
+        .unwrap_or(false);
+    if plain.is_file() && !is_dispatcher {
+        return plain;
+    }
+    panic!(
+        "no usable kubectl: neither {} nor a non-dispatcher /usr/bin/kubectl exists; \
+         run scripts/test, which installs one",
+        sdk.display()
+    );
+}
+
+/// API discovery for the kinds the manifests use, in kubectl's disk-cache
+/// format, so `create --dry-run=client` can map kinds to resources without a
+/// server. The kubeadm and kubelet config kinds are not served by any API
+/// server; they are listed only so kubectl parses those documents too.
+fn discovery() -> [(&'static str, Value); 5] {
+    let group = |name: &str, version: &str| {
+        let gv = if name.is_empty() {
+            version.to_string()
+        } else {
+            format!("{name}/{version}")
+        };
+        json!({"name": name, "versions": [{"groupVersion": gv, "version": version}],
+               "preferredVersion": {"groupVersion": gv, "version": version}})
+    };
+    let resources = |gv: &str, list: &[(&str, &str, bool)]| {
+        let list: Vec<Value> = list
+            .iter()
+            .map(|(name, kind, namespaced)| {
+                json!({"name": name, "singularName": "", "namespaced": namespaced,
+                       "kind": kind, "verbs": ["create", "get"]})
+            })
+            .collect();
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list})
+    };
+    [
+        (
+            "servergroups.json",
+            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                group("", "v1"),
+                group("rbac.authorization.k8s.io", "v1"),
+                group("kubeadm.k8s.io", "v1beta4"),
+                group("kubelet.config.k8s.io", "v1beta1"),
+            ]}),
+        ),
+        (
+            "v1/serverresources.json",
+            resources(
+                "v1",
+                &[
+                    ("configmaps", "ConfigMap", true),
+                    ("secrets", "Secret", true),
+                ],
+            ),
+        ),
+        (
+            "rbac.authorization.k8s.io/v1/serverresources.json",
+            resources(
+                "rbac.authorization.k8s.io/v1",
+                &[
+                    ("clusterrolebindings", "ClusterRoleBinding", false),
+                    ("clusterroles", "ClusterRole", false),
+                    ("rolebindings", "RoleBinding", true),
+                    ("roles", "Role", true),
+                ],
+            ),
+        ),
+        (
+            "kubeadm.k8s.io/v1beta4/serverresources.json",
+            resources(
+                "kubeadm.k8s.io/v1beta4",
+                &[("clusterconfigurations", "ClusterConfiguration", false)],
+            ),
+        ),
+        (
+            "kubelet.config.k8s.io/v1beta1/serverresources.json",
+            resources(
+                "kubelet.config.k8s.io/v1beta1",
+                &[("kubeletconfigurations", "KubeletConfiguration", false)],
+            ),
+        ),
+    ]
+}
+
+impl Kubectl {
+    fn new() -> Kubectl {
+        let k = Kubectl::without_discovery();
+        // kubectl's cache directory for https://127.0.0.1:1.
+        let cache = k.dir.path().join("cache/discovery/127.0.0.1_1");
+        for (path, doc) in discovery() {
+            let path = cache.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, doc.to_string()).unwrap();
+        }
+        k
+    }
+
+    fn without_discovery() -> Kubectl {
+        let dir = tempfile::tempdir().unwrap();
+        // A token user, else kubectl prompts for a password on stdin.
+        fs::write(
+            dir.path().join("kubeconfig"),
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: loopback\n  cluster:\n    server: https://127.0.0.1:1\n\
+             users:\n- name: nobody\n  user:\n    token: not-a-secret\ncontexts:\n- name: loopback\n  context:\n    cluster: loopback\n    user: nobody\n\
+             current-context: loopback\n",
+        )
+        .unwrap();
+        Kubectl {
+            bin: kubectl_binary(),
+            dir,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new(&self.bin)
+            .arg("--kubeconfig")
+            .arg(self.dir.path().join("kubeconfig"))
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("cache"))
+            .args(args)
+            .env_clear()
+            .env("HOME", self.dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// `kubectl create --dry-run=client --validate=false -o json -f FILE`.
+    fn parse(&self, file: &Path) -> Value {
+        let file = file.to_str().unwrap();
+        let out = self.run(&[
+            "create",
+            "--dry-run=client",
+            "--validate=false",
+            "-o",
+            "json",
+            "-f",
+            file,
+        ]);
+        assert!(
+            out.status.success(),
+            "kubectl rejected {file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Nothing was dialled: any attempt would have failed loudly on 127.0.0.1:1.
+        assert!(
+            out.stderr.is_empty(),
+            "kubectl on {file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// A kubeconfig as client-go loads it: `kubectl config view --raw -o json`.
+    fn kubeconfig(&self, file: &Path) -> Value {
+        let out = Command::new(&self.bin)
+            .args(["config", "view", "--raw", "-o", "json", "--kubeconfig"])
+            .arg(file)
+            .env_clear()
+            .env("HOME", self.dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Every manifest of a render, parsed.
+    fn manifests(&self, out: &Path) -> BTreeMap<String, Value> {
+        files(out)
+            .into_keys()
+            .filter(|p| p.starts_with("manifests/"))
+            .map(|p| {
+                let v = self.parse(&out.join(&p));
+                (p, v)
+            })
+            .collect()
+    }
+}
+
+fn b64(s: &str) -> String {
+    STANDARD.encode(s)
+}
+
+fn unb64(v: &Value) -> String {
+    String::from_utf8(STANDARD.decode(v.as_str().unwrap()).unwrap()).unwrap()
+}
+
+fn subjects(obj: &Value) -> Vec<(String, String)> {
+    obj["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert_eq!(s["apiGroup"], "rbac.authorization.k8s.io", "{s}");
+            (
+                s["kind"].as_str().unwrap().to_string(),
+                s["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn groups(names: &[&str]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .map(|n| ("Group".to_string(), n.to_string()))
+        .collect()
+}
+
+fn role_ref(obj: &Value) -> (String, String) {
+    assert_eq!(obj["roleRef"]["apiGroup"], "rbac.authorization.k8s.io");
+    (
+        obj["roleRef"]["kind"].as_str().unwrap().to_string(),
+        obj["roleRef"]["name"].as_str().unwrap().to_string(),
+    )
+}
+
+/// `[{apiGroups, resources, resourceNames?, verbs}]` in a compact form.
+fn rules(obj: &Value) -> Value {
+    obj["rules"].clone()
+}
+
+const SECRET: &str = "manifests/bootstrap-token-secret.yaml";
+const CLUSTER_INFO: &str = "manifests/cluster-info-configmap.yaml";
+
+#[test]
+fn kubectl_dry_run_stays_on_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = render(dir.path(), BASE);
+    let file = out.join("manifests/get-nodes-clusterrole.yaml");
+    let args = [
+        "create",
+        "--dry-run=client",
+        "--validate=false",
+        "-o",
+        "json",
+        "-f",
+        file.to_str().unwrap(),
+    ];
+    // Without discovery, kubectl --dry-run=client still asks the server how
+    // to map the kind: it dials 127.0.0.1:1 only, and nothing answers.
+    let bare = Kubectl::without_discovery().run(&args);
+    assert!(!bare.status.success());
+    let err = String::from_utf8_lossy(&bare.stderr);
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    assert!(err.contains("connection refused"), "{err}");
+    // With discovery in its cache it needs nothing at all.
+    let seeded = Kubectl::new().run(&args);
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    assert!(seeded.stderr.is_empty());
+}
+
+#[test]
+fn every_manifest_is_the_exact_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = render(dir.path(), BASE);
+    let k = Kubectl::new();
+    let m = k.manifests(&out);
+    // Every file, with its kind, namespace and name.
+    let identity: BTreeMap<&str, (String, String, String, String)> = m
+        .iter()
+        .map(|(p, v)| {
+            let s = |x: &Value| x.as_str().unwrap_or("").to_string();
+            (
+                p.as_str(),
+                (
+                    s(&v["apiVersion"]),
+                    s(&v["kind"]),
+                    s(&v["metadata"]["namespace"]),
+                    s(&v["metadata"]["name"]),
+                ),
+            )
+        })
+        .collect();
+    let secret = &m[SECRET];
+    let id = unb64(&secret["data"]["token-id"]);
+    let rbac = "rbac.authorization.k8s.io/v1";
+    let want = |a: &str, k: &str, n: &str, name: &str| {
+        (
+            a.to_string(),
+            k.to_string(),
+            n.to_string(),
+            name.to_string(),
+        )
+    };
+    #[rustfmt::skip]
+    let expected: BTreeMap<&str, _> = [
+        (SECRET, want("v1", "Secret", "kube-system", &format!("bootstrap-token-{id}"))),
+        (CLUSTER_INFO, want("v1", "ConfigMap", "kube-public", "cluster-info")),
+        ("manifests/bootstrap-signer-clusterinfo-role.yaml", want(rbac, "Role", "kube-public", "kubeadm:bootstrap-signer-clusterinfo")),
+        ("manifests/bootstrap-signer-clusterinfo-rolebinding.yaml", want(rbac, "RoleBinding", "kube-public", "kubeadm:bootstrap-signer-clusterinfo")),
+        ("manifests/kubelet-bootstrap-clusterrolebinding.yaml", want(rbac, "ClusterRoleBinding", "", "kubeadm:kubelet-bootstrap")),
+        ("manifests/node-autoapprove-bootstrap-clusterrolebinding.yaml", want(rbac, "ClusterRoleBinding", "", "kubeadm:node-autoapprove-bootstrap")),
+        ("manifests/node-autoapprove-certificate-rotation-clusterrolebinding.yaml", want(rbac, "ClusterRoleBinding", "", "kubeadm:node-autoapprove-certificate-rotation")),
+        ("manifests/get-nodes-clusterrole.yaml", want(rbac, "ClusterRole", "", "kubeadm:get-nodes")),
+        ("manifests/get-nodes-clusterrolebinding.yaml", want(rbac, "ClusterRoleBinding", "", "kubeadm:get-nodes")),
+        ("manifests/cluster-admins-clusterrolebinding.yaml", want(rbac, "ClusterRoleBinding", "", "kubeadm:cluster-admins")),
+        ("manifests/kubeadm-config-configmap.yaml", want("v1", "ConfigMap", "kube-system", "kubeadm-config")),
+        ("manifests/nodes-kubeadm-config-role.yaml", want(rbac, "Role", "kube-system", "kubeadm:nodes-kubeadm-config")),
+        ("manifests/nodes-kubeadm-config-rolebinding.yaml", want(rbac, "RoleBinding", "kube-system", "kubeadm:nodes-kubeadm-config")),
+        ("manifests/kubelet-config-configmap.yaml", want("v1", "ConfigMap", "kube-system", "kubelet-config")),
+        ("manifests/kubelet-config-role.yaml", want(rbac, "Role", "kube-system", "kubeadm:kubelet-config")),
+        ("manifests/kubelet-config-rolebinding.yaml", want(rbac, "RoleBinding", "kube-system", "kubeadm:kubelet-config")),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(identity, expected);
+
+    // The Secret: type, and exactly kubeadm's keys with their values.
+    assert_eq!(secret["type"], "bootstrap.kubernetes.io/token");
+    let data: BTreeMap<String, String> = secret["data"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), unb64(v)))
+        .collect();
+    let token_secret = data["token-secret"].clone();
+    let expect: BTreeMap<String, String> = [
+        ("auth-extra-groups", DEFAULT_GROUP),
+        ("description", "manifest tests"),
+        ("expiration", "2026-01-02T03:04:05Z"),
+        ("token-id", id.as_str()),
+        ("token-secret", token_secret.as_str()),
+        ("usage-bootstrap-authentication", "true"),
+        ("usage-bootstrap-signing", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(data, expect);
+    assert!(is_token_part(&id, 6) && is_token_part(&token_secret, 16));
+
+    // RBAC: role references, rules and subjects, as kubeadm creates them.
+    let crb = |f: &str| &m[&format!("manifests/{f}.yaml")];
+    let cr = |n: &str| ("ClusterRole".to_string(), n.to_string());
+    let r = |n: &str| ("Role".to_string(), n.to_string());
+    let boot = groups(&[DEFAULT_GROUP]);
+    let anonymous = vec![("User".to_string(), "system:anonymous".to_string())];
+    #[rustfmt::skip]
+    let bindings = [
+        ("kubelet-bootstrap-clusterrolebinding", cr("system:node-bootstrapper"), boot.clone()),
+        ("node-autoapprove-bootstrap-clusterrolebinding", cr("system:certificates.k8s.io:certificatesigningrequests:nodeclient"), boot.clone()),
+        ("node-autoapprove-certificate-rotation-clusterrolebinding", cr("system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"), groups(&["system:nodes"])),
+        ("get-nodes-clusterrolebinding", cr("kubeadm:get-nodes"), boot.clone()),
+        ("cluster-admins-clusterrolebinding", cr("cluster-admin"), groups(&["kubeadm:cluster-admins"])),
+        ("nodes-kubeadm-config-rolebinding", r("kubeadm:nodes-kubeadm-config"), groups(&[DEFAULT_GROUP, "system:nodes"])),
+        ("kubelet-config-rolebinding", r("kubeadm:kubelet-config"), groups(&["system:nodes", DEFAULT_GROUP])),
+        ("bootstrap-signer-clusterinfo-rolebinding", r("kubeadm:bootstrap-signer-clusterinfo"), anonymous),
+    ];
+    for (file, reference, subj) in bindings {
+        assert_eq!(role_ref(crb(file)), reference, "{file}");
+        assert_eq!(subjects(crb(file)), subj, "{file}");
+    }
+    let get = |resource: &str, name: Option<&str>| {
+        let mut rule = json!({"apiGroups": [""], "resources": [resource], "verbs": ["get"]});
+        if let Some(name) = name {
+            rule["resourceNames"] = json!([name]);
+        }
+        json!([rule])
+    };
+    assert_eq!(rules(crb("get-nodes-clusterrole")), get("nodes", None));
+    assert_eq!(
+        rules(crb("nodes-kubeadm-config-role")),
+        get("configmaps", Some("kubeadm-config"))
+    );
+    assert_eq!(
+        rules(crb("kubelet-config-role")),
+        get("configmaps", Some("kubelet-config"))
+    );
+    assert_eq!(
+        rules(crb("bootstrap-signer-clusterinfo-role")),
+        get("configmaps", Some("cluster-info"))
+    );
+
+    // cluster-info: exactly kubeconfig and this token's signature.
+    let ci = &m[CLUSTER_INFO]["data"];
+    let keys: Vec<String> = ci.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, [format!("jws-kubeconfig-{id}"), "kubeconfig".into()]);
+    // Its kubeconfig is facts §2.1's shape for client-go ≥ 1.34, byte for byte.
+    let ca_pem = fs::read_to_string(out.join("pki/ca.crt")).unwrap();
+    assert_eq!(
+        ci["kubeconfig"].as_str().unwrap(),
+        format!(
+            "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {}\n    \
+             server: https://api.mf.example.com:6443\n  name: \"\"\ncontexts: null\n\
+             current-context: \"\"\nkind: Config\nusers: null\n",
+            b64(&ca_pem)
+        )
+    );
+    // client-go loads it: one cluster named "", the server, our CA, no credentials.
+    let kc_file = dir.path().join("cluster-info.kubeconfig");
+    fs::write(&kc_file, ci["kubeconfig"].as_str().unwrap()).unwrap();
+    let kc = k.kubeconfig(&kc_file);
+    assert_eq!(kc["clusters"][0]["name"], "");
+    assert_eq!(
+        kc["clusters"][0]["cluster"]["server"],
+        "https://api.mf.example.com:6443"
+    );
+    assert_eq!(
+        kc["clusters"][0]["cluster"]["certificate-authority-data"],
+        b64(&ca_pem)
+    );
+    assert_eq!(kc["clusters"].as_array().unwrap().len(), 1);
+    assert!(kc["users"].is_null() && kc["contexts"].is_null(), "{kc}");
+
+    // kubeadm-config: a ClusterConfiguration consistent with the spec.
+    let cc_text = m["manifests/kubeadm-config-configmap.yaml"]["data"]["ClusterConfiguration"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cc_file = dir.path().join("cluster-configuration.yaml");
+    fs::write(&cc_file, &cc_text).unwrap();
+    let cc = k.parse(&cc_file);
+    assert_eq!(cc["apiVersion"], "kubeadm.k8s.io/v1beta4");
+    assert_eq!(cc["kind"], "ClusterConfiguration");
+    assert_eq!(cc["clusterName"], "mf");
+    assert_eq!(cc["kubernetesVersion"], "v1.34.2");
+    assert_eq!(cc["controlPlaneEndpoint"], "api.mf.example.com:6443");
+    assert_eq!(
+        cc["networking"],
+        json!({"serviceSubnet": "10.32.0.0/16", "podSubnet": "10.200.0.0/16", "dnsDomain": "mf.local"})
+    );
+    assert_eq!(cc["certificatesDir"], "/etc/kubernetes/pki");
+    assert_eq!(cc["etcd"], json!({"local": {"dataDir": "/var/lib/etcd"}}));
+    assert_eq!(cc["apiServer"]["certSANs"], json!(["10.1.2.3"]));
+    assert_eq!(cc["encryptionAlgorithm"], "ECDSA-P256");
+
+    // kubelet-config carries exactly the bytes of config/kubelet-config.yaml.
+    let kubelet_file = fs::read_to_string(out.join("config/kubelet-config.yaml")).unwrap();
+    assert_eq!(
+        m["manifests/kubelet-config-configmap.yaml"]["data"]["kubelet"].as_str(),
+        Some(kubelet_file.as_str())
+    );
+    let kcfg = k.parse(&out.join("config/kubelet-config.yaml"));
+    assert_eq!(
+        kcfg,
+        json!({
+            "apiVersion": "kubelet.config.k8s.io/v1beta1",
+            "kind": "KubeletConfiguration",
+            "authentication": {
+                "anonymous": {"enabled": false},
+                "webhook": {"enabled": true},
+                "x509": {"clientCAFile": "/etc/kubernetes/pki/ca.crt"}
+            },
+            "authorization": {"mode": "Webhook"},
+            "cgroupDriver": "systemd",
+            "clusterDNS": ["10.32.0.10"],
+            "clusterDomain": "mf.local",
+            "healthzBindAddress": "127.0.0.1",
+            "healthzPort": 10248,
+            "readOnlyPort": 0,
+            "rotateCertificates": true,
+            "serverTLSBootstrap": false,
+            "staticPodPath": "/etc/kubernetes/manifests"
+        })
+    );
+}
+
+fn is_token_part(s: &str, len: usize) -> bool {
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// Python's hmac/hashlib/base64/json recompute `jws-kubeconfig-<id>` from
+/// the kubeconfig and the token exactly as kubectl parsed them.
+const PYTHON_JWS: &str = r#"
+import base64, hashlib, hmac, json, sys
+cm = json.load(open(sys.argv[1]))
+secret = json.load(open(sys.argv[2]))
+token_id = base64.b64decode(secret["data"]["token-id"]).decode()
+token_secret = base64.b64decode(secret["data"]["token-secret"])
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+header = b64url(json.dumps({"alg": "HS256", "kid": token_id}, separators=(",", ":")).encode())
+payload = b64url(cm["data"]["kubeconfig"].encode("utf-8"))
+mac = hmac.new(token_secret, (header + "." + payload).encode(), hashlib.sha256).digest()
+print(json.dumps({"key": "jws-kubeconfig-" + token_id, "jws": header + ".." + b64url(mac)}))
+"#;
+
+fn python_jws(dir: &Path, cluster_info: &Value, secret: &Value) -> (String, String) {
+    let (cm, sec) = (dir.join("cluster-info.json"), dir.join("secret.json"));
+    fs::write(&cm, cluster_info.to_string()).unwrap();
+    fs::write(&sec, secret.to_string()).unwrap();
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(PYTHON_JWS)
+        .arg(&cm)
+        .arg(&sec)
+        .stdin(Stdio::null())
+        .output()
+        .expect("python3 is missing: run scripts/test, which installs it");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        v["key"].as_str().unwrap().to_string(),
+        v["jws"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn cluster_info_signature_verifies_in_python() {
+    let k = Kubectl::new();
+    // A DNS name, and an IPv6 address (quoted in the embedded kubeconfig).
+    for (name, spec) in [
+        ("dns", BASE.to_string()),
+        (
+            "ipv6",
+            switched(
+                "api_server = \"https://api.mf.example.com:6443\"",
+                "api_server = \"https://[fd00::5]:7443\"",
+            ),
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = render(dir.path(), &spec);
+        let cm = k.parse(&out.join(CLUSTER_INFO));
+        let secret = k.parse(&out.join(SECRET));
+        let (key, jws) = python_jws(dir.path(), &cm, &secret);
+        assert_eq!(cm["data"][&key].as_str(), Some(jws.as_str()), "{name}");
+        // The header is exactly upstream's, for this token id.
+        let id = unb64(&secret["data"]["token-id"]);
+        let header = jws.split("..").next().unwrap();
+        assert_eq!(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(header)
+                .unwrap(),
+            format!("{{\"alg\":\"HS256\",\"kid\":\"{id}\"}}").as_bytes()
+        );
+        // The signed string ends in exactly one newline, as rendered.
+        let kubeconfig = cm["data"]["kubeconfig"].as_str().unwrap();
+        assert!(kubeconfig.ends_with("users: null\n") && !kubeconfig.ends_with("\n\n"));
+        if name == "ipv6" {
+            assert!(kubeconfig.contains("server: \"https://[fd00::5]:7443\"\n"));
+        }
+        // A flipped byte of content no longer verifies: the check can fail.
+        let mut tampered = cm.clone();
+        tampered["data"]["kubeconfig"] = json!(kubeconfig.replace("kind: Config", "kind: Confih"));
+        let (_, bad) = python_jws(dir.path(), &tampered, &secret);
+        assert_ne!(bad, jws);
+    }
+}
+
+#[test]
+fn secret_modes_kinds_and_token_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = render(dir.path(), BASE);
+    let index: Value = serde_json::from_slice(&fs::read(out.join("index.json")).unwrap()).unwrap();
+    let entries = index["files"].as_array().unwrap();
+    let mut seen = 0;
+    for e in entries {
+        let path = e["path"].as_str().unwrap();
+        if path.starts_with("nodes/") && path.contains("/rootfs/") {
+            // On-host modes (static pods 0600, say): tests/bundles.rs checks them.
+            continue;
+        }
+        let on_disk = fs::metadata(out.join(path)).unwrap().permissions().mode() & 0o777;
+        let credential = path == SECRET
+            || path.starts_with("kubeconfig/")
+            || path.ends_with(".key")
+            || path.ends_with("/encryption-config.yaml")
+            // Every node bundle embeds at least the bootstrap kubeconfig.
+            || path.starts_with("nodes/");
+        let (mode, expect_mode) = (
+            e["mode"].as_str().unwrap(),
+            if credential { "0600" } else { "0644" },
+        );
+        assert_eq!(mode, expect_mode, "{path}");
+        assert_eq!(format!("{on_disk:04o}"), expect_mode, "{path} on disk");
+        assert_eq!(e["secret"], credential, "{path}");
+        if path.starts_with("manifests/") {
+            assert_eq!(e["kind"], "manifest", "{path}");
+            seen += 1;
+        }
+        if path == "config/kubelet-config.yaml" {
+            assert_eq!(e["kind"], "config");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 17);
+
+    // The Secret's token is the one the kubelet bootstraps with.
+    let k = Kubectl::new();
+    let secret = k.parse(&out.join(SECRET));
+    let token = format!(
+        "{}.{}",
+        unb64(&secret["data"]["token-id"]),
+        unb64(&secret["data"]["token-secret"])
+    );
+    let boot = k.kubeconfig(&out.join("kubeconfig/bootstrap-kubelet.conf"));
+    assert_eq!(
+        boot["users"][0]["user"]["token"].as_str(),
+        Some(token.as_str())
+    );
+    // No file name and no line of index.json carries the secret.
+    let token_secret = unb64(&secret["data"]["token-secret"]);
+    let index_text = fs::read_to_string(out.join("index.json")).unwrap();
+    assert!(!index_text.contains(&token_secret));
+    assert!(!index_text.contains(&b64(&token_secret)));
+    assert!(files(&out).keys().all(|p| !p.contains(&token_secret)));
+}
+
+/// Renders base and switched, checks which owned files changed, and returns
+/// the parsed manifests of both.
+fn switch(
+    from: &str,
+    to: &str,
+    expect_changed: &[&str],
+) -> (
+    BTreeMap<String, Value>,
+    BTreeMap<String, Value>,
+    PathBuf,
+    tempfile::TempDir,
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = render(&tmp.path().join("a"), BASE);
+    let b = render(&tmp.path().join("b"), &switched(from, to));
+    let mut expect_changed = expect_changed.to_vec();
+    expect_changed.sort();
+    assert_eq!(
+        changed(&a, &b),
+        expect_changed,
+        "switching {from:?} to {to:?}"
+    );
+    let k = Kubectl::new();
+    (k.manifests(&a), k.manifests(&b), b, tmp)
+}
+
+#[test]
+fn auto_approve_off_renders_no_approval_binding() {
+    let (base, off, _, _) = switch(
+        "auto_approve_node_csrs = true",
+        "auto_approve_node_csrs = false",
+        &[
+            "manifests/node-autoapprove-bootstrap-clusterrolebinding.yaml",
+            "manifests/node-autoapprove-certificate-rotation-clusterrolebinding.yaml",
+        ],
+    );
+    assert_eq!(base.len(), 16);
+    assert_eq!(off.len(), 14);
+    // Bootstrappers may still create CSRs; only approval is the admin's.
+    assert!(off.contains_key("manifests/kubelet-bootstrap-clusterrolebinding.yaml"));
+    for v in off.values() {
+        let name = v["roleRef"]["name"].as_str().unwrap_or("");
+        assert!(!name.contains("nodeclient"), "{v}");
+    }
+}
+
+#[test]
+fn anonymous_discovery_off_renders_no_anonymous_access() {
+    let (_, off, _, _) = switch(
+        "anonymous_discovery = true",
+        "anonymous_discovery = false",
+        &[
+            "manifests/bootstrap-signer-clusterinfo-role.yaml",
+            "manifests/bootstrap-signer-clusterinfo-rolebinding.yaml",
+        ],
+    );
+    let anonymous = off
+        .values()
+        .filter(|v| v["subjects"].as_array().is_some())
+        .flat_map(subjects)
+        .filter(|(_, name)| name.contains("anonymous") || name.contains("unauthenticated"))
+        .count();
+    assert_eq!(anonymous, 0);
+    assert!(off.contains_key(CLUSTER_INFO));
+}
+
+#[test]
+fn no_signing_usage_no_signature() {
+    let (base, off, _, _) = switch(
+        "usages = [\"authentication\", \"signing\"]",
+        "usages = [\"authentication\"]",
+        &[CLUSTER_INFO, SECRET],
+    );
+    let keys = |m: &BTreeMap<String, Value>, f: &str| -> Vec<String> {
+        m[f]["data"].as_object().unwrap().keys().cloned().collect()
+    };
+    assert_eq!(keys(&off, CLUSTER_INFO), ["kubeconfig"]);
+    assert_eq!(
+        off[CLUSTER_INFO]["data"]["kubeconfig"],
+        base[CLUSTER_INFO]["data"]["kubeconfig"]
+    );
+    let mut expected = keys(&base, SECRET);
+    expected.retain(|k| k != "usage-bootstrap-signing");
+    assert_eq!(keys(&off, SECRET), expected);
+}
+
+#[test]
+fn no_authentication_usage() {
+    let (base, off, _, _) = switch(
+        "usages = [\"authentication\", \"signing\"]",
+        "usages = [\"signing\"]",
+        &[SECRET],
+    );
+    let keys = |m: &BTreeMap<String, Value>| -> Vec<String> {
+        m[SECRET]["data"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let mut expected = keys(&base);
+    expected.retain(|k| k != "usage-bootstrap-authentication");
+    assert_eq!(keys(&off), expected);
+    assert_eq!(off[SECRET]["data"]["usage-bootstrap-signing"], b64("true"));
+}
+
+const GROUP_BINDINGS: [&str; 5] = [
+    "manifests/get-nodes-clusterrolebinding.yaml",
+    "manifests/kubelet-bootstrap-clusterrolebinding.yaml",
+    "manifests/kubelet-config-rolebinding.yaml",
+    "manifests/node-autoapprove-bootstrap-clusterrolebinding.yaml",
+    "manifests/nodes-kubeadm-config-rolebinding.yaml",
+];
+
+fn bootstrap_subjects(m: &BTreeMap<String, Value>, file: &str) -> Vec<(String, String)> {
+    let mut s = subjects(&m[file]);
+    s.retain(|(_, name)| name != "system:nodes");
+    s
+}
+
+#[test]
+fn extra_groups_are_the_bindings_subjects() {
+    let mut expect: Vec<&str> = GROUP_BINDINGS.to_vec();
+    expect.push(SECRET);
+    let (_, two, _, _) = switch(
+        &format!("extra_groups = [\"{DEFAULT_GROUP}\"]"),
+        "extra_groups = [\"system:bootstrappers:workers\", \"system:bootstrappers:gpu\"]",
+        &expect,
+    );
+    for f in GROUP_BINDINGS {
+        assert_eq!(
+            bootstrap_subjects(&two, f),
+            groups(&["system:bootstrappers:workers", "system:bootstrappers:gpu"]),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        unb64(&two[SECRET]["data"]["auth-extra-groups"]),
+        "system:bootstrappers:workers,system:bootstrappers:gpu"
+    );
+
+    let (_, none, _, _) = switch(
+        &format!("extra_groups = [\"{DEFAULT_GROUP}\"]"),
+        "extra_groups = []",
+        &expect,
+    );
+    for f in GROUP_BINDINGS {
+        assert_eq!(
+            bootstrap_subjects(&none, f),
+            groups(&["system:bootstrappers"]),
+            "{f}"
+        );
+    }
+    assert!(none[SECRET]["data"].get("auth-extra-groups").is_none());
+}
+
+#[test]
+fn verify_kubelet_serving_turns_on_server_tls_bootstrap() {
+    let (base, on, out, _tmp) = switch(
+        "verify_kubelet_serving = false",
+        "verify_kubelet_serving = true",
+        &[
+            "config/kubelet-config.yaml",
+            "manifests/kubelet-config-configmap.yaml",
+        ],
+    );
+    let k = Kubectl::new();
+    let cfg = k.parse(&out.join("config/kubelet-config.yaml"));
+    assert_eq!(cfg["serverTLSBootstrap"], true);
+    assert_eq!(cfg["rotateCertificates"], true);
+    let file = fs::read_to_string(out.join("config/kubelet-config.yaml")).unwrap();
+    let map = on["manifests/kubelet-config-configmap.yaml"]["data"]["kubelet"].as_str();
+    assert_eq!(map, Some(file.as_str()));
+    assert_ne!(
+        base["manifests/kubelet-config-configmap.yaml"],
+        on["manifests/kubelet-config-configmap.yaml"]
+    );
+}
