@@ -152,8 +152,9 @@ pub fn warnings(spec: &Spec) -> Vec<String> {
         out.push(
             "security.node_restriction = false: kube-apiserver runs without the Node authorizer \
              and the NodeRestriction admission plugin (--authorization-mode=RBAC), so a kubelet's \
-             credentials can read every Secret and change any Node or Pod, and kubelets need the \
-             system:node ClusterRole bound to the system:nodes group; keep it true unless you know why"
+             credentials can read every Secret and change any Node or Pod; kubelets then get the \
+             system:node ClusterRole through manifests/nodes-clusterrolebinding.yaml; keep it true \
+             unless you know why"
                 .to_string(),
         );
     }

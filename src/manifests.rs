@@ -38,6 +38,9 @@ pub const AUTOAPPROVE_ROTATION: &str =
 pub const GET_NODES_ROLE: &str = "manifests/get-nodes-clusterrole.yaml";
 pub const GET_NODES_BINDING: &str = "manifests/get-nodes-clusterrolebinding.yaml";
 pub const CLUSTER_ADMINS: &str = "manifests/cluster-admins-clusterrolebinding.yaml";
+/// Only with `security.node_restriction = false`: without the Node
+/// authorizer, kubelets get their permissions from RBAC alone.
+pub const NODES_BINDING: &str = "manifests/nodes-clusterrolebinding.yaml";
 pub const KUBEADM_CONFIG: &str = "manifests/kubeadm-config-configmap.yaml";
 pub const KUBEADM_CONFIG_ROLE: &str = "manifests/nodes-kubeadm-config-role.yaml";
 pub const KUBEADM_CONFIG_ROLE_BINDING: &str = "manifests/nodes-kubeadm-config-rolebinding.yaml";
@@ -68,6 +71,7 @@ pub const TEMPLATES: &[(&str, &str)] = embed![
     "manifests/get-nodes-clusterrole.yaml",
     "manifests/get-nodes-clusterrolebinding.yaml",
     "manifests/cluster-admins-clusterrolebinding.yaml",
+    "manifests/nodes-clusterrolebinding.yaml",
     "manifests/kubeadm-config-configmap.yaml",
     "manifests/nodes-kubeadm-config-role.yaml",
     "manifests/nodes-kubeadm-config-rolebinding.yaml",
@@ -81,7 +85,7 @@ pub const TEMPLATES: &[(&str, &str)] = embed![
 
 /// The public objects and whether this spec wants each. The Secret is
 /// rendered on its own so the token secret never reaches another template.
-fn public_objects(model: &Model) -> [(&'static str, bool); 15] {
+fn public_objects(model: &Model) -> [(&'static str, bool); 16] {
     let v = &model.cluster;
     [
         (CLUSTER_INFO, true),
@@ -93,6 +97,7 @@ fn public_objects(model: &Model) -> [(&'static str, bool); 15] {
         (GET_NODES_ROLE, true),
         (GET_NODES_BINDING, true),
         (CLUSTER_ADMINS, true),
+        (NODES_BINDING, !v.node_restriction),
         (KUBEADM_CONFIG, true),
         (KUBEADM_CONFIG_ROLE, true),
         (KUBEADM_CONFIG_ROLE_BINDING, true),

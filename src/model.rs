@@ -171,6 +171,7 @@ pub struct ClusterValues {
     pub auto_approve_node_csrs: bool,
     pub anonymous_discovery: bool,
     pub verify_kubelet_serving: bool,
+    pub node_restriction: bool,
 }
 
 /// Every bootstrap token is in this group (kube-apiserver adds it).
@@ -218,6 +219,7 @@ impl ClusterValues {
             auto_approve_node_csrs: spec.security.auto_approve_node_csrs,
             anonymous_discovery: spec.security.anonymous_discovery,
             verify_kubelet_serving: spec.security.verify_kubelet_serving,
+            node_restriction: spec.security.node_restriction,
         }
     }
 }

@@ -46,6 +46,7 @@ description = "manifest tests"
 auto_approve_node_csrs = true
 anonymous_discovery = true
 verify_kubelet_serving = false
+node_restriction = true
 "#;
 
 const DEFAULT_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
@@ -795,6 +796,23 @@ fn auto_approve_off_renders_no_approval_binding() {
         let name = v["roleRef"]["name"].as_str().unwrap_or("");
         assert!(!name.contains("nodeclient"), "{v}");
     }
+}
+
+#[test]
+fn node_restriction_off_binds_system_node_to_the_nodes_group() {
+    let (base, off, _, _) = switch(
+        "node_restriction = true",
+        "node_restriction = false",
+        &["manifests/nodes-clusterrolebinding.yaml"],
+    );
+    assert!(!base.contains_key("manifests/nodes-clusterrolebinding.yaml"));
+    let binding = &off["manifests/nodes-clusterrolebinding.yaml"];
+    assert_eq!(binding["kind"], "ClusterRoleBinding");
+    assert_eq!(binding["roleRef"]["kind"], "ClusterRole");
+    assert_eq!(binding["roleRef"]["name"], "system:node");
+    assert_eq!(binding["subjects"][0]["kind"], "Group");
+    assert_eq!(binding["subjects"][0]["name"], "system:nodes");
+    assert_eq!(binding["subjects"].as_array().unwrap().len(), 1);
 }
 
 #[test]
