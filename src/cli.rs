@@ -53,6 +53,29 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Show what `render` would add (+), change (~) and remove (-) in --out,
+    /// with a diff for changed non-secret text files; writes nothing. Exit
+    /// status: 0 no changes, 2 changes, 1 error.
+    Plan {
+        /// The cluster spec (cluster.toml).
+        spec: PathBuf,
+        /// The output directory to compare with (a missing one plans
+        /// everything as added).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Seed file; default: $KUBESEED_SEED (hex), else `seed` beside SPEC.
+        #[arg(long, value_name = "FILE")]
+        seed: Option<PathBuf>,
+        /// Template overrides, as for `render --templates`.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+        /// Also list unchanged files.
+        #[arg(long)]
+        verbose: bool,
+        /// `text`: one line per file, diffs and a summary; `json`: one object.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -28,6 +28,7 @@ pub mod keys;
 pub mod load;
 pub mod manifests;
 pub mod model;
+pub mod plan;
 pub mod render;
 pub mod spec;
 pub mod write;

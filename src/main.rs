@@ -35,6 +35,22 @@ fn main() -> ExitCode {
             templates,
         } => render(&spec, &out, seed.as_deref(), templates.as_deref()),
         Command::Join { spec, seed, output } => join(&spec, seed.as_deref(), output),
+        Command::Plan {
+            spec,
+            out,
+            seed,
+            templates,
+            verbose,
+            output,
+        } => {
+            let opts = PlanOptions {
+                seed: seed.as_deref(),
+                templates: templates.as_deref(),
+                verbose,
+                output,
+            };
+            return detailed_exit(plan(&spec, &out, &opts));
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -94,6 +110,54 @@ fn render(
         out.display()
     );
     Ok(())
+}
+
+/// Exit status for commands that gate CI (terraform's `-detailed-exitcode`): 0 when all is
+/// well, 2 when `Ok(true)` says there is something to act on, 1 on error.
+fn detailed_exit(result: Result<bool, Error>) -> ExitCode {
+    match result {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(2),
+        Err(e) => {
+            report(&e);
+            ExitCode::from(1)
+        }
+    }
+}
+
+struct PlanOptions<'a> {
+    seed: Option<&'a Path>,
+    templates: Option<&'a Path>,
+    verbose: bool,
+    output: cli::Output,
+}
+
+/// `kubeseed plan`: render in memory exactly as `render` does (same checks, same warnings),
+/// compare with `out`, print the plan; `Ok(true)` when render would change something.
+fn plan(spec_path: &Path, out: &Path, opts: &PlanOptions<'_>) -> Result<bool, Error> {
+    let spec = load_spec(spec_path)?;
+    let templates = match opts.templates {
+        Some(dir) => Templates::with_overrides(load::templates(dir)?)?,
+        None => Templates::embedded()?,
+    };
+    for w in controlplane::warnings(&spec) {
+        warn(&w);
+    }
+    write::check_out_dir(out)?;
+    let (seed, external) = load_secrets(&spec, spec_path, opts.seed)?;
+    expiry_warnings(&spec);
+    let files = kubeseed::render_with(&spec, &seed, external, &templates)?;
+    let plan = kubeseed::plan::plan(out, &files)?;
+    let text = match opts.output {
+        cli::Output::Text => plan.to_text(opts.verbose),
+        cli::Output::Json => plan.to_json(out, opts.verbose),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Stdout)?;
+    Ok(plan.has_changes())
 }
 
 /// `kubeseed join`: the only command that prints a secret (the token), and
