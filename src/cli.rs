@@ -76,6 +76,20 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// List every certificate of a rendered DIR (pki/*.crt and the client
+    /// certificates in kubeconfig/*.conf), the CAs and the bootstrap token,
+    /// with expiry and residual time, like `kubeadm certs check-expiration`.
+    CheckExpiration {
+        /// A directory written by `kubeseed render`.
+        dir: PathBuf,
+        /// Exit 2 if anything expires within this window (or has expired):
+        /// a Go duration (`720h`) or days (`30d`, `1d12h`).
+        #[arg(long, value_name = "DURATION", value_parser = kubeseed::expiry::parse_window)]
+        warn_within: Option<time::Duration>,
+        /// `text`: tables; `json`: one object.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

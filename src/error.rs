@@ -6,6 +6,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::expiry::ExpiryError;
 use crate::issue::IssueError;
 use crate::render::RenderError;
 use crate::spec::SpecErrors;
@@ -52,6 +53,8 @@ pub enum Error {
     Write(WriteError),
     /// What a command prints could not be written (a closed pipe, a full disk).
     Stdout(std::io::Error),
+    /// `check-expiration` could not read a rendered directory.
+    Expiry(ExpiryError),
 }
 
 impl Error {
@@ -63,6 +66,7 @@ impl Error {
             | Error::Init { hint, .. }
             | Error::Templates { hint, .. } => Some(hint.clone()),
             Error::Render(e) => e.hint(),
+            Error::Expiry(e) => Some(e.hint.clone()),
             _ => None,
         }
     }
@@ -90,6 +94,7 @@ impl fmt::Display for Error {
             Error::Render(e) => write!(f, "{e}"),
             Error::Write(e) => write!(f, "{e}"),
             Error::Stdout(e) => write!(f, "cannot write to standard output: {e}"),
+            Error::Expiry(e) => write!(f, "{e}"),
         }
     }
 }
@@ -114,5 +119,10 @@ impl From<RenderError> for Error {
 impl From<WriteError> for Error {
     fn from(e: WriteError) -> Self {
         Error::Write(e)
+    }
+}
+impl From<ExpiryError> for Error {
+    fn from(e: ExpiryError) -> Self {
+        Error::Expiry(e)
     }
 }

@@ -20,6 +20,7 @@ pub mod derive;
 pub mod detkeygen;
 pub mod duration;
 pub mod error;
+pub mod expiry;
 pub mod fileset;
 pub mod issue;
 pub mod join;

@@ -51,6 +51,11 @@ fn main() -> ExitCode {
             };
             return detailed_exit(plan(&spec, &out, &opts));
         }
+        Command::CheckExpiration {
+            dir,
+            warn_within,
+            output,
+        } => return detailed_exit(check_expiration(&dir, warn_within, output)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -158,6 +163,38 @@ fn plan(spec_path: &Path, out: &Path, opts: &PlanOptions<'_>) -> Result<bool, Er
         .and_then(|()| stdout.flush())
         .map_err(Error::Stdout)?;
     Ok(plan.has_changes())
+}
+
+/// `kubeseed check-expiration`: the tables (or JSON) on stdout; with a window, what expires
+/// inside it on stderr and `Ok(true)`.
+fn check_expiration(
+    dir: &Path,
+    window: Option<time::Duration>,
+    output: cli::Output,
+) -> Result<bool, Error> {
+    let report = kubeseed::expiry::inspect(dir)?;
+    let now = time::OffsetDateTime::now_utc();
+    let text = match output {
+        cli::Output::Text => report.to_text(now),
+        cli::Output::Json => report.to_json(now, window),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Stdout)?;
+    let Some(window) = window else {
+        return Ok(false);
+    };
+    let expiring = report.expiring(now, window);
+    if !expiring.is_empty() {
+        warn(&format!(
+            "expiring within {} or expired: {}",
+            kubeseed::expiry::residual(window),
+            expiring.join(", ")
+        ));
+    }
+    Ok(!expiring.is_empty())
 }
 
 /// `kubeseed join`: the only command that prints a secret (the token), and
