@@ -56,6 +56,7 @@ fn main() -> ExitCode {
             warn_within,
             output,
         } => return detailed_exit(check_expiration(&dir, warn_within, output)),
+        Command::Completions { shell } => completions(shell),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -195,6 +196,19 @@ fn check_expiration(
         ));
     }
     Ok(!expiring.is_empty())
+}
+
+/// `kubeseed completions SHELL`: the completion script, generated from the clap types, so it
+/// never lags behind the commands.
+fn completions(shell: clap_complete::Shell) -> Result<(), Error> {
+    use clap::CommandFactory as _;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "kubeseed", &mut script);
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&script)
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Stdout)
 }
 
 /// `kubeseed join`: the only command that prints a secret (the token), and
