@@ -53,6 +53,50 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Show what `render` would add (+), change (~) and remove (-) in --out,
+    /// with a diff for changed non-secret text files; writes nothing. Exit
+    /// status: 0 no changes, 2 changes, 1 error.
+    Plan {
+        /// The cluster spec (cluster.toml).
+        spec: PathBuf,
+        /// The output directory to compare with (a missing one plans
+        /// everything as added).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Seed file; default: $KUBESEED_SEED (hex), else `seed` beside SPEC.
+        #[arg(long, value_name = "FILE")]
+        seed: Option<PathBuf>,
+        /// Template overrides, as for `render --templates`.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+        /// Also list unchanged files.
+        #[arg(long)]
+        verbose: bool,
+        /// `text`: one line per file, diffs and a summary; `json`: one object.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// List every certificate of a rendered DIR (pki/*.crt and the client
+    /// certificates in kubeconfig/*.conf), the CAs and the bootstrap token,
+    /// with expiry and residual time, like `kubeadm certs check-expiration`.
+    CheckExpiration {
+        /// A directory written by `kubeseed render`.
+        dir: PathBuf,
+        /// Exit 2 if anything expires within this window (or has expired):
+        /// a Go duration (`720h`) or days (`30d`, `1d12h`).
+        #[arg(long, value_name = "DURATION", value_parser = kubeseed::expiry::parse_window)]
+        warn_within: Option<time::Duration>,
+        /// `text`: tables; `json`: one object.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Print a shell completion script, e.g.
+    /// `kubeseed completions bash > /etc/bash_completion.d/kubeseed`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::bundle::BundleError;
+use crate::expiry::ExpiryError;
 use crate::issue::IssueError;
 use crate::render::RenderError;
 use crate::spec::SpecErrors;
@@ -54,6 +55,8 @@ pub enum Error {
     Write(WriteError),
     /// What a command prints could not be written (a closed pipe, a full disk).
     Stdout(std::io::Error),
+    /// `check-expiration` could not read a rendered directory.
+    Expiry(ExpiryError),
 }
 
 impl Error {
@@ -65,6 +68,7 @@ impl Error {
             | Error::Init { hint, .. }
             | Error::Templates { hint, .. } => Some(hint.clone()),
             Error::Render(e) => e.hint(),
+            Error::Expiry(e) => Some(e.hint.clone()),
             _ => None,
         }
     }
@@ -93,6 +97,7 @@ impl fmt::Display for Error {
             Error::Bundle(e) => write!(f, "{e}"),
             Error::Write(e) => write!(f, "{e}"),
             Error::Stdout(e) => write!(f, "cannot write to standard output: {e}"),
+            Error::Expiry(e) => write!(f, "{e}"),
         }
     }
 }
@@ -122,5 +127,10 @@ impl From<BundleError> for Error {
 impl From<WriteError> for Error {
     fn from(e: WriteError) -> Self {
         Error::Write(e)
+    }
+}
+impl From<ExpiryError> for Error {
+    fn from(e: ExpiryError) -> Self {
+        Error::Expiry(e)
     }
 }

@@ -35,6 +35,28 @@ fn main() -> ExitCode {
             templates,
         } => render(&spec, &out, seed.as_deref(), templates.as_deref()),
         Command::Join { spec, seed, output } => join(&spec, seed.as_deref(), output),
+        Command::Plan {
+            spec,
+            out,
+            seed,
+            templates,
+            verbose,
+            output,
+        } => {
+            let opts = PlanOptions {
+                seed: seed.as_deref(),
+                templates: templates.as_deref(),
+                verbose,
+                output,
+            };
+            return detailed_exit(plan(&spec, &out, &opts));
+        }
+        Command::CheckExpiration {
+            dir,
+            warn_within,
+            output,
+        } => return detailed_exit(check_expiration(&dir, warn_within, output)),
+        Command::Completions { shell } => completions(shell),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -94,6 +116,99 @@ fn render(
         out.display()
     );
     Ok(())
+}
+
+/// Exit status for commands that gate CI (terraform's `-detailed-exitcode`): 0 when all is
+/// well, 2 when `Ok(true)` says there is something to act on, 1 on error.
+fn detailed_exit(result: Result<bool, Error>) -> ExitCode {
+    match result {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(2),
+        Err(e) => {
+            report(&e);
+            ExitCode::from(1)
+        }
+    }
+}
+
+struct PlanOptions<'a> {
+    seed: Option<&'a Path>,
+    templates: Option<&'a Path>,
+    verbose: bool,
+    output: cli::Output,
+}
+
+/// `kubeseed plan`: render in memory exactly as `render` does (same checks, same warnings),
+/// compare with `out`, print the plan; `Ok(true)` when render would change something.
+fn plan(spec_path: &Path, out: &Path, opts: &PlanOptions<'_>) -> Result<bool, Error> {
+    let spec = load_spec(spec_path)?;
+    let templates = match opts.templates {
+        Some(dir) => Templates::with_overrides(load::templates(dir)?)?,
+        None => Templates::embedded()?,
+    };
+    for w in controlplane::warnings(&spec) {
+        warn(&w);
+    }
+    write::check_out_dir(out)?;
+    let (seed, external) = load_secrets(&spec, spec_path, opts.seed)?;
+    expiry_warnings(&spec);
+    let files = kubeseed::render_with(&spec, &seed, external, &templates)?;
+    let plan = kubeseed::plan::plan(out, &files)?;
+    let text = match opts.output {
+        cli::Output::Text => plan.to_text(opts.verbose),
+        cli::Output::Json => plan.to_json(out, opts.verbose),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Stdout)?;
+    Ok(plan.has_changes())
+}
+
+/// `kubeseed check-expiration`: the tables (or JSON) on stdout; with a window, what expires
+/// inside it on stderr and `Ok(true)`.
+fn check_expiration(
+    dir: &Path,
+    window: Option<time::Duration>,
+    output: cli::Output,
+) -> Result<bool, Error> {
+    let report = kubeseed::expiry::inspect(dir)?;
+    let now = time::OffsetDateTime::now_utc();
+    let text = match output {
+        cli::Output::Text => report.to_text(now),
+        cli::Output::Json => report.to_json(now, window),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Stdout)?;
+    let Some(window) = window else {
+        return Ok(false);
+    };
+    let expiring = report.expiring(now, window);
+    if !expiring.is_empty() {
+        warn(&format!(
+            "expiring within {} or expired: {}",
+            kubeseed::expiry::residual(window),
+            expiring.join(", ")
+        ));
+    }
+    Ok(!expiring.is_empty())
+}
+
+/// `kubeseed completions SHELL`: the completion script, generated from the clap types, so it
+/// never lags behind the commands.
+fn completions(shell: clap_complete::Shell) -> Result<(), Error> {
+    use clap::CommandFactory as _;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "kubeseed", &mut script);
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&script)
+        .and_then(|()| stdout.flush())
+        .map_err(Error::Stdout)
 }
 
 /// `kubeseed join`: the only command that prints a secret (the token), and

@@ -1,0 +1,687 @@
+//! `kubeseed check-expiration`: when each certificate and the bootstrap token of a rendered
+//! directory expire, as `kubeadm certs check-expiration` shows it.
+//!
+//! It reads only public material and the bootstrap token's id and expiry: every `.crt` under
+//! `pki/`, the `client-certificate-data` of each `kubeconfig/*.conf` (never the key beside
+//! it), and the `token-id` and `expiration` of `manifests/bootstrap-token-secret.yaml` (never
+//! its `token-secret`). Node bundles hold copies of the same certificates and are not listed.
+//! Unlike rendering, this reads the clock: the caller passes `now`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+use x509_parser::extensions::ParsedExtension;
+use x509_parser::pem::Pem;
+
+use crate::duration::GoDuration;
+
+/// Why a directory could not be inspected. Never quotes file contents.
+#[derive(Debug)]
+pub struct ExpiryError {
+    pub path: PathBuf,
+    pub problem: String,
+    pub hint: String,
+}
+
+impl fmt::Display for ExpiryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.problem)
+    }
+}
+
+impl std::error::Error for ExpiryError {}
+
+fn error(path: &Path, problem: impl Into<String>, hint: &str) -> ExpiryError {
+    ExpiryError {
+        path: path.to_path_buf(),
+        problem: problem.into(),
+        hint: hint.to_string(),
+    }
+}
+
+/// One certificate: where it is, who it is, who issued it, when it ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cert {
+    /// `pki/` path without `.crt`, `/` as `-` (`apiserver`, `etcd-ca`,
+    /// `etcd-cp-0-server`), or the kubeconfig's file name (`admin.conf`).
+    pub name: String,
+    /// Relative to the directory.
+    pub path: String,
+    pub subject: String,
+    pub not_after: OffsetDateTime,
+    /// The name of the CA in `pki/` whose subject is this certificate's issuer and whose
+    /// subject key id is its authority key id; `None` when no CA there matches.
+    pub issuer: Option<String>,
+    pub is_ca: bool,
+    issuer_raw: Vec<u8>,
+    subject_raw: Vec<u8>,
+    authority_key_id: Option<Vec<u8>>,
+    subject_key_id: Option<Vec<u8>>,
+}
+
+/// The bootstrap token's id (public: it names the Secret) and expiry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Token {
+    pub id: String,
+    /// `None`: the Secret has no `expiration`, the token never expires.
+    pub expires: Option<OffsetDateTime>,
+}
+
+/// Everything `check-expiration` reports, sorted by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    pub certificates: Vec<Cert>,
+    pub authorities: Vec<Cert>,
+    pub token: Option<Token>,
+}
+
+const TOKEN_SECRET_PATH: &str = "manifests/bootstrap-token-secret.yaml";
+const NOT_OURS: &str = "pass a directory written by `kubeseed render`";
+
+/// Reads the certificates and the token of a rendered directory.
+pub fn inspect(dir: &Path) -> Result<Report, ExpiryError> {
+    let meta = dir
+        .metadata()
+        .map_err(|e| error(dir, format!("cannot read it: {e}"), NOT_OURS))?;
+    if !meta.is_dir() {
+        return Err(error(dir, "it is not a directory", NOT_OURS));
+    }
+    let mut all = Vec::new();
+    let pki = dir.join("pki");
+    let mut crts = Vec::new();
+    find_crts(&pki, &mut crts)?;
+    for path in crts {
+        let rel = relative(dir, &path);
+        let bytes = read(&path)?;
+        let name = rel
+            .strip_prefix("pki/")
+            .unwrap_or(&rel)
+            .trim_end_matches(".crt")
+            .replace('/', "-");
+        all.push(parse_cert(&path, &bytes, name, rel)?);
+    }
+    if all.is_empty() {
+        return Err(error(
+            &pki,
+            "holds no certificate (*.crt)",
+            "pass the output directory of `kubeseed render`, the one with pki/ and kubeconfig/",
+        ));
+    }
+    for path in sorted_dir(&dir.join("kubeconfig"))? {
+        if path.extension().and_then(|e| e.to_str()) != Some("conf") || !path.is_file() {
+            continue;
+        }
+        let rel = relative(dir, &path);
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = read_text(&path)?;
+        let embedded = client_certificates(&path, &text)?;
+        let several = embedded.len() > 1;
+        for (i, pem) in embedded.iter().enumerate() {
+            let name = if several {
+                format!("{file_name}#{}", i + 1)
+            } else {
+                file_name.clone()
+            };
+            all.push(parse_cert(&path, pem, name, rel.clone())?);
+        }
+    }
+
+    let (mut authorities, mut certificates): (Vec<Cert>, Vec<Cert>) =
+        all.into_iter().partition(|c| c.is_ca);
+    authorities.sort_by(|a, b| a.name.cmp(&b.name));
+    certificates.sort_by(|a, b| a.name.cmp(&b.name));
+    let issuers: Vec<(String, Vec<u8>, Option<Vec<u8>>)> = authorities
+        .iter()
+        .map(|ca| {
+            (
+                ca.name.clone(),
+                ca.subject_raw.clone(),
+                ca.subject_key_id.clone(),
+            )
+        })
+        .collect();
+    for cert in certificates.iter_mut().chain(authorities.iter_mut()) {
+        cert.issuer = issuers
+            .iter()
+            .find(|(_, subject, ski)| {
+                *subject == cert.issuer_raw
+                    && match (&cert.authority_key_id, ski) {
+                        (Some(aki), Some(ski)) => aki == ski,
+                        _ => true,
+                    }
+            })
+            .map(|(name, _, _)| name.clone());
+    }
+    let token = read_token(&dir.join(TOKEN_SECRET_PATH))?;
+    Ok(Report {
+        certificates,
+        authorities,
+        token,
+    })
+}
+
+fn relative(dir: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(dir).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ExpiryError> {
+    std::fs::read(path).map_err(|e| error(path, format!("cannot read it: {e}"), NOT_OURS))
+}
+
+fn read_text(path: &Path) -> Result<String, ExpiryError> {
+    String::from_utf8(read(path)?).map_err(|_| error(path, "it is not UTF-8 text", NOT_OURS))
+}
+
+/// The entries of a directory, sorted; none when it does not exist.
+fn sorted_dir(dir: &Path) -> Result<Vec<PathBuf>, ExpiryError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(error(dir, format!("cannot read it: {e}"), NOT_OURS)),
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| error(dir, format!("cannot read it: {e}"), NOT_OURS))?;
+        paths.push(entry.path());
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// Every regular `*.crt` under `dir`, recursively, in path order. Symlinks are not followed.
+fn find_crts(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ExpiryError> {
+    for path in sorted_dir(dir)? {
+        let meta = path
+            .symlink_metadata()
+            .map_err(|e| error(&path, format!("cannot read it: {e}"), NOT_OURS))?;
+        if meta.is_dir() {
+            find_crts(&path, out)?;
+        } else if meta.is_file() && path.extension().and_then(|e| e.to_str()) == Some("crt") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The first certificate of a PEM file.
+fn parse_cert(path: &Path, pem: &[u8], name: String, rel: String) -> Result<Cert, ExpiryError> {
+    let bad = |what: String| {
+        error(
+            path,
+            what,
+            "re-render the directory; kubeseed writes PEM certificates",
+        )
+    };
+    let pem = Pem::iter_from_buffer(pem)
+        .next()
+        .ok_or_else(|| bad("holds no PEM block".into()))?
+        .map_err(|e| bad(format!("is not valid PEM: {e}")))?;
+    if pem.label != "CERTIFICATE" {
+        return Err(bad(format!(
+            "holds a PEM {:?} block, not a CERTIFICATE",
+            pem.label
+        )));
+    }
+    let cert = pem
+        .parse_x509()
+        .map_err(|e| bad(format!("is not a valid X.509 certificate: {e}")))?;
+    let not_after = OffsetDateTime::from_unix_timestamp(cert.validity().not_after.timestamp())
+        .map_err(|e| bad(format!("has an expiry out of range: {e}")))?;
+    let mut authority_key_id = None;
+    let mut subject_key_id = None;
+    for ext in cert.extensions() {
+        match ext.parsed_extension() {
+            ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                authority_key_id = aki.key_identifier.as_ref().map(|k| k.0.to_vec());
+            }
+            ParsedExtension::SubjectKeyIdentifier(ski) => subject_key_id = Some(ski.0.to_vec()),
+            _ => {}
+        }
+    }
+    Ok(Cert {
+        name,
+        path: rel,
+        subject: cert.subject().to_string(),
+        not_after,
+        issuer: None,
+        is_ca: cert.is_ca(),
+        issuer_raw: cert.issuer().as_raw().to_vec(),
+        subject_raw: cert.subject().as_raw().to_vec(),
+        authority_key_id,
+        subject_key_id,
+    })
+}
+
+/// The decoded `client-certificate-data` values of a kubeconfig. Reads no other key.
+fn client_certificates(path: &Path, text: &str) -> Result<Vec<Vec<u8>>, ExpiryError> {
+    let mut certs = Vec::new();
+    for line in text.lines() {
+        let Some(value) = line.trim().strip_prefix("client-certificate-data:") else {
+            continue;
+        };
+        let value = value.trim().trim_matches('"');
+        let pem = base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .map_err(|_| {
+                error(
+                    path,
+                    "client-certificate-data is not base64",
+                    "re-render the directory",
+                )
+            })?;
+        certs.push(pem);
+    }
+    Ok(certs)
+}
+
+/// `token-id` and `expiration` from the Secret's `data` (base64), if the file exists. The
+/// `token-secret` line is never decoded.
+fn read_token(path: &Path) -> Result<Option<Token>, ExpiryError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = read_text(path)?;
+    let hint = "re-render the directory; kubeseed writes the token Secret's values in data";
+    let decode = |key: &str, value: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(value.trim().trim_matches('"'))
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| error(path, format!("data.{key} is not base64 text"), hint))
+    };
+    let mut in_data = false;
+    let mut id = None;
+    let mut expires = None;
+    for line in text.lines() {
+        if !line.starts_with(' ') {
+            in_data = line.trim_end() == "data:";
+            continue;
+        }
+        if !in_data {
+            continue;
+        }
+        if let Some(v) = line.trim().strip_prefix("token-id:") {
+            id = Some(decode("token-id", v)?);
+        } else if let Some(v) = line.trim().strip_prefix("expiration:") {
+            let text = decode("expiration", v)?;
+            let t = OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| error(path, "data.expiration is not an RFC 3339 time", hint))?;
+            expires = Some(t);
+        }
+    }
+    let id = id.ok_or_else(|| error(path, "has no data.token-id", hint))?;
+    // The id is public (it names the Secret), but only print what has its shape.
+    if id.len() != 6
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        return Err(error(
+            path,
+            "data.token-id is not a token id ([a-z0-9]{6})",
+            hint,
+        ));
+    }
+    Ok(Some(Token { id, expires }))
+}
+
+/// `--warn-within`: a Go duration (`720h`, `90m`), or whole days with a `d` suffix, alone or
+/// before a Go duration (`30d`, `1d12h`). Never negative.
+pub fn parse_window(text: &str) -> Result<Duration, String> {
+    let (days, rest) = match text.split_once('d') {
+        Some((days, rest)) if !days.is_empty() && days.bytes().all(|b| b.is_ascii_digit()) => {
+            let days: i64 = days
+                .parse()
+                .map_err(|_| format!("{days} days is too long"))?;
+            (days, rest)
+        }
+        _ => (0, text),
+    };
+    let rest = if rest.is_empty() && text != rest {
+        Duration::ZERO
+    } else {
+        GoDuration::parse(rest)
+            .map_err(|e| format!("{e}; use a Go duration (720h) or days (30d)"))?
+            .value
+    };
+    let total = days
+        .checked_mul(86_400)
+        .map(Duration::seconds)
+        .and_then(|d| d.checked_add(rest))
+        .ok_or_else(|| "it is too long".to_string())?;
+    if total.is_negative() || rest.is_negative() {
+        return Err("it must not be negative".to_string());
+    }
+    Ok(total)
+}
+
+/// Residual time as kubeadm prints it (apimachinery's `ShortHumanDuration`): `45s`, `59m`,
+/// `23h`, `364d`, `9y`; `expired` where kubeadm prints `<invalid>`.
+pub fn residual(d: Duration) -> String {
+    let seconds = d.whole_seconds();
+    if seconds < -1 {
+        "expired".to_string()
+    } else if seconds < 0 {
+        "0s".to_string()
+    } else if seconds < 60 {
+        format!("{seconds}s")
+    } else if d.whole_minutes() < 60 {
+        format!("{}m", d.whole_minutes())
+    } else if d.whole_hours() < 24 {
+        format!("{}h", d.whole_hours())
+    } else if d.whole_hours() < 24 * 365 {
+        format!("{}d", d.whole_hours() / 24)
+    } else {
+        format!("{}y", d.whole_hours() / 24 / 365)
+    }
+}
+
+/// `Jan 02, 2027 15:04 UTC`, kubeadm's layout, always in UTC.
+pub fn kubeadm_time(t: OffsetDateTime) -> String {
+    let format =
+        time::macros::format_description!("[month repr:short] [day], [year] [hour]:[minute] UTC");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(format)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// Inside the window: expires at or before `now + window` (already expired included).
+fn within(not_after: OffsetDateTime, now: OffsetDateTime, window: Duration) -> bool {
+    not_after - now <= window
+}
+
+impl Report {
+    /// The names of everything that expires within `window` of `now` (or has expired):
+    /// certificates, CAs and the token (`bootstrap-token-<id>`).
+    pub fn expiring(&self, now: OffsetDateTime, window: Duration) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .certificates
+            .iter()
+            .chain(&self.authorities)
+            .filter(|c| within(c.not_after, now, window))
+            .map(|c| c.name.clone())
+            .collect();
+        if let Some(Token {
+            id,
+            expires: Some(t),
+        }) = &self.token
+        {
+            if within(*t, now, window) {
+                names.push(format!("bootstrap-token-{id}"));
+            }
+        }
+        names
+    }
+
+    /// Three tables: certificates, certificate authorities, the bootstrap token.
+    pub fn to_text(&self, now: OffsetDateTime) -> String {
+        let mut out = String::new();
+        let rows: Vec<Vec<String>> = self
+            .certificates
+            .iter()
+            .map(|c| {
+                vec![
+                    c.name.clone(),
+                    kubeadm_time(c.not_after),
+                    residual(c.not_after - now),
+                    c.issuer.clone().unwrap_or_else(|| "-".into()),
+                    c.subject.clone(),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &[
+                "CERTIFICATE",
+                "EXPIRES",
+                "RESIDUAL TIME",
+                "CERTIFICATE AUTHORITY",
+                "SUBJECT",
+            ],
+            &rows,
+        );
+        out.push('\n');
+        let rows: Vec<Vec<String>> = self
+            .authorities
+            .iter()
+            .map(|c| {
+                vec![
+                    c.name.clone(),
+                    kubeadm_time(c.not_after),
+                    residual(c.not_after - now),
+                    c.subject.clone(),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &[
+                "CERTIFICATE AUTHORITY",
+                "EXPIRES",
+                "RESIDUAL TIME",
+                "SUBJECT",
+            ],
+            &rows,
+        );
+        out.push('\n');
+        match &self.token {
+            Some(token) => {
+                let (expires, left) = match token.expires {
+                    Some(t) => (kubeadm_time(t), residual(t - now)),
+                    None => ("never".to_string(), "-".to_string()),
+                };
+                table(
+                    &mut out,
+                    &["BOOTSTRAP TOKEN", "EXPIRES", "RESIDUAL TIME"],
+                    &[vec![token.id.clone(), expires, left]],
+                );
+            }
+            None => out.push_str(&format!(
+                "no bootstrap token ({TOKEN_SECRET_PATH} is missing)\n"
+            )),
+        }
+        out
+    }
+
+    /// The same as one JSON object; times in RFC 3339 UTC, residual times in seconds and as
+    /// text. `within_window` is `null` without a window. Ends with a newline.
+    pub fn to_json(&self, now: OffsetDateTime, window: Option<Duration>) -> String {
+        #[derive(Serialize)]
+        struct Json {
+            checked_at: String,
+            warn_within_seconds: Option<i64>,
+            certificates: Vec<CertJson>,
+            certificate_authorities: Vec<CertJson>,
+            bootstrap_token: Option<TokenJson>,
+            expiring: Option<Vec<String>>,
+        }
+        #[derive(Serialize)]
+        struct CertJson {
+            name: String,
+            path: String,
+            subject: String,
+            issuer: Option<String>,
+            expires: String,
+            residual: String,
+            residual_seconds: i64,
+            within_window: Option<bool>,
+        }
+        #[derive(Serialize)]
+        struct TokenJson {
+            id: String,
+            expires: Option<String>,
+            residual: Option<String>,
+            residual_seconds: Option<i64>,
+            within_window: Option<bool>,
+        }
+        let cert = |c: &Cert| CertJson {
+            name: c.name.clone(),
+            path: c.path.clone(),
+            subject: c.subject.clone(),
+            issuer: c.issuer.clone(),
+            expires: rfc3339(c.not_after),
+            residual: residual(c.not_after - now),
+            residual_seconds: (c.not_after - now).whole_seconds(),
+            within_window: window.map(|w| within(c.not_after, now, w)),
+        };
+        let json = Json {
+            checked_at: rfc3339(now),
+            warn_within_seconds: window.map(|w| w.whole_seconds()),
+            certificates: self.certificates.iter().map(cert).collect(),
+            certificate_authorities: self.authorities.iter().map(cert).collect(),
+            bootstrap_token: self.token.as_ref().map(|t| TokenJson {
+                id: t.id.clone(),
+                expires: t.expires.map(rfc3339),
+                residual: t.expires.map(|e| residual(e - now)),
+                residual_seconds: t.expires.map(|e| (e - now).whole_seconds()),
+                within_window: window.map(|w| t.expires.is_some_and(|e| within(e, now, w))),
+            }),
+            expiring: window.map(|w| self.expiring(now, w)),
+        };
+        // Strings, integers, bools and options: serialising them cannot fail.
+        let mut text = serde_json::to_string_pretty(&json).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+/// Left-aligned columns three spaces apart, like kubeadm's tabwriter output.
+fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.enumerate() {
+            if i > 0 {
+                text.push_str("   ");
+            }
+            text.push_str(cell);
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            text.extend(std::iter::repeat_n(' ', pad));
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn residual_is_kubeadm_short_human_duration() {
+        for (seconds, text) in [
+            (-5, "expired"),
+            (-1, "0s"),
+            (0, "0s"),
+            (59, "59s"),
+            (60, "1m"),
+            (3599, "59m"),
+            (3600, "1h"),
+            (86_399, "23h"),
+            (86_400, "1d"),
+            (364 * 86_400 + 86_399, "364d"),
+            (365 * 86_400, "1y"),
+            (10 * 365 * 86_400 - 1, "9y"),
+        ] {
+            assert_eq!(residual(Duration::seconds(seconds)), text, "{seconds}s");
+        }
+    }
+
+    #[test]
+    fn kubeadm_time_layout() {
+        assert_eq!(
+            kubeadm_time(datetime!(2027-01-02 15:04:59 UTC)),
+            "Jan 02, 2027 15:04 UTC"
+        );
+        assert_eq!(
+            kubeadm_time(datetime!(2027-01-02 15:04 +02:00)),
+            "Jan 02, 2027 13:04 UTC"
+        );
+    }
+
+    #[test]
+    fn windows_accept_days_and_go_durations() {
+        assert_eq!(parse_window("30d"), Ok(Duration::days(30)));
+        assert_eq!(parse_window("0d"), Ok(Duration::ZERO));
+        assert_eq!(parse_window("720h"), Ok(Duration::days(30)));
+        assert_eq!(parse_window("1d12h"), Ok(Duration::hours(36)));
+        assert_eq!(parse_window("90m"), Ok(Duration::minutes(90)));
+        for bad in [
+            "",
+            "d",
+            "30",
+            "30x",
+            "-1h",
+            "1d-1h",
+            "-1d",
+            "1.5d",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_window(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let mut out = String::new();
+        table(
+            &mut out,
+            &["A", "LONG HEADER", "C"],
+            &[vec!["xyz".into(), "1".into(), "end".into()]],
+        );
+        assert_eq!(out, "A     LONG HEADER   C\nxyz   1             end\n");
+    }
+
+    #[test]
+    fn token_reads_id_and_expiration_not_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.yaml");
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Secret\ndata:\n  expiration: {}\n  token-id: {}\n  token-secret: not-base64!\n",
+                b64("2026-01-02T00:00:00Z"),
+                b64("abcdef")
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            read_token(&path).unwrap(),
+            Some(Token {
+                id: "abcdef".into(),
+                expires: Some(datetime!(2026-01-02 00:00 UTC))
+            })
+        );
+        std::fs::write(&path, format!("data:\n  token-id: {}\n", b64("abcdef"))).unwrap();
+        assert_eq!(read_token(&path).unwrap().unwrap().expires, None);
+        std::fs::write(&path, format!("data:\n  token-id: {}\n", b64("ABC"))).unwrap();
+        assert!(read_token(&path).is_err());
+        assert_eq!(read_token(&dir.path().join("missing")).unwrap(), None);
+    }
+}
