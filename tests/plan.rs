@@ -299,8 +299,41 @@ fn marks(expected: &[(char, &str)]) -> Vec<(char, String)> {
 /// renders and checks that the render did exactly what the plan said and that a second plan
 /// finds nothing left to do. Returns the first plan's text output.
 fn scenario(toml: &str, expected: &[(char, &str)]) -> String {
+    scenario_with_nodes(toml, expected, &[], &[])
+}
+
+const CONTROLLERS: [&str; 3] = ["cp-0", "cp-1", "cp-2"];
+const ALL_NODES: [&str; 4] = ["cp-0", "cp-1", "cp-2", "workers"];
+
+/// [`scenario`] where node bundles change too: `changed` lists, per node, the on-host paths
+/// whose bundle copies change (so do that node's tarball, cloud-config and Ignition config);
+/// every file of a node in `removed` goes.
+fn scenario_with_nodes(
+    toml: &str,
+    expected: &[(char, &str)],
+    changed: &[(&[&str], &[&str])],
+    removed: &[&str],
+) -> String {
     let ws = rendered();
     let out = ws.out_dir();
+    let mut expected = marks(expected);
+    for (nodes, hosts) in changed {
+        for node in *nodes {
+            for f in ["cloud-config.yaml", "ignition.json", "rootfs.tar"] {
+                expected.push(('~', format!("nodes/{node}/{f}")));
+            }
+            for host in *hosts {
+                expected.push(('~', format!("nodes/{node}/rootfs{host}")));
+            }
+        }
+    }
+    for node in removed {
+        let prefix = format!("nodes/{node}/");
+        for path in hash_tree(&out).keys().filter(|p| p.starts_with(&prefix)) {
+            expected.push(('-', path.clone()));
+        }
+    }
+    expected.sort_by(|a, b| a.1.cmp(&b.1));
     let base_spec = ws.path().join("cluster.toml");
     let spec = spec_file(&ws, "edited.toml", toml);
 
@@ -317,7 +350,7 @@ fn scenario(toml: &str, expected: &[(char, &str)]) -> String {
     secrets.insert(token_secret(&spec));
 
     let listed = plan_all_ways(&spec, &out, &secrets, 2);
-    assert_eq!(listed, marks(expected));
+    assert_eq!(listed, expected);
     let text = plan(&spec, &out, &[]).stdout;
 
     let before = hash_tree(&out);
@@ -353,13 +386,21 @@ fn unchanged_render_plans_nothing_and_exits_0() {
 
 #[test]
 fn rotating_the_apiserver_key_changes_its_pair_and_the_index_only() {
-    let text = scenario(
+    let text = scenario_with_nodes(
         &edited("apiserver = 1", "apiserver = 2"),
         &[
             ('~', "index.json"),
             ('~', "pki/apiserver.crt"),
             ('~', "pki/apiserver.key"),
         ],
+        &[(
+            &CONTROLLERS,
+            &[
+                "/etc/kubernetes/pki/apiserver.crt",
+                "/etc/kubernetes/pki/apiserver.key",
+            ],
+        )],
+        &[],
     );
     assert!(text.contains("\n~ pki/apiserver.key (secret: content changed, not shown)\n"));
     // The certificate is public: its PEM diff is shown.
@@ -373,13 +414,15 @@ fn rotating_the_apiserver_key_changes_its_pair_and_the_index_only() {
 
 #[test]
 fn an_extra_san_changes_the_apiserver_cert_and_kubeadm_config_not_the_key() {
-    let text = scenario(
+    let text = scenario_with_nodes(
         &edited("extra_sans = []", r#"extra_sans = ["api.example.com"]"#),
         &[
             ('~', "index.json"),
             ('~', "manifests/kubeadm-config-configmap.yaml"),
             ('~', "pki/apiserver.crt"),
         ],
+        &[(&CONTROLLERS, &["/etc/kubernetes/pki/apiserver.crt"])],
+        &[],
     );
     assert!(text.contains("\n    +      - api.example.com\n"), "{text}");
 }
@@ -388,7 +431,7 @@ fn an_extra_san_changes_the_apiserver_cert_and_kubeadm_config_not_the_key() {
 fn rotating_the_token_changes_only_files_that_carry_it() {
     // The Secret, the bootstrap kubeconfig (the token itself) and cluster-info (the JWS,
     // keyed by the token, named by its id).
-    let text = scenario(
+    let text = scenario_with_nodes(
         &edited("generation = 1", "generation = 2"),
         &[
             ('~', "index.json"),
@@ -396,6 +439,9 @@ fn rotating_the_token_changes_only_files_that_carry_it() {
             ('~', "manifests/bootstrap-token-secret.yaml"),
             ('~', "manifests/cluster-info-configmap.yaml"),
         ],
+        // Every node, workers included, carries the bootstrap kubeconfig.
+        &[(&ALL_NODES, &["/etc/kubernetes/bootstrap-kubelet.conf"])],
+        &[],
     );
     assert!(text.contains(
         "\n~ manifests/bootstrap-token-secret.yaml (secret: content changed, not shown)\n"
@@ -405,7 +451,7 @@ fn rotating_the_token_changes_only_files_that_carry_it() {
 
 #[test]
 fn removing_a_controller_removes_its_files() {
-    scenario(
+    scenario_with_nodes(
         &edited(
             "[[controllers]]\nname = \"cp-2\"\naddress = \"127.0.0.13\"\n\n",
             "",
@@ -433,6 +479,15 @@ fn removing_a_controller_removes_its_files() {
             ('-', "pki/etcd/cp-2/server.crt"),
             ('-', "pki/etcd/cp-2/server.key"),
         ],
+        &[(
+            &["cp-0", "cp-1"],
+            &[
+                "/etc/kubernetes/manifests/etcd.yaml",
+                "/etc/kubernetes/manifests/kube-apiserver.yaml",
+                "/etc/kubernetes/pki/apiserver.crt",
+            ],
+        )],
+        &["cp-2"],
     );
 }
 
