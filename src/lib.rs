@@ -30,6 +30,7 @@ pub mod manifests;
 pub mod model;
 pub mod render;
 pub mod spec;
+pub mod verify;
 pub mod write;
 
 use derive::Seed;
