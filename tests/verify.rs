@@ -153,7 +153,6 @@ fn secrets_of(dir: &Path) -> Vec<String> {
             }
         }
     }
-    let mut out = out;
     let secret = fs::read_to_string(dir.join("manifests/bootstrap-token-secret.yaml")).unwrap();
     let b64 = secret
         .lines()

@@ -45,8 +45,11 @@ enum Profile {
     ServerClient,
 }
 
-/// The role of `pki/<...>.crt`: its profile and the CA that must have signed it.
-fn role(path: &str) -> Option<(Profile, &'static str)> {
+/// A certificate's profile and the path of the CA that must have signed it.
+type Role = (Profile, &'static str);
+
+/// The role of `pki/<...>.crt`.
+fn role(path: &str) -> Option<Role> {
     if CAS.iter().any(|c| format!("{}.crt", c.path) == path) {
         return Some((Profile::Ca, ""));
     }
@@ -79,7 +82,7 @@ pub fn pem_cert_der(bytes: &[u8]) -> Result<Vec<u8>, String> {
 
 fn parse(der: &[u8]) -> Result<X509Certificate<'_>, String> {
     match X509Certificate::from_der(der) {
-        Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+        Ok(([], cert)) => Ok(cert),
         Ok(_) => Err("trailing bytes after the certificate".into()),
         Err(e) => Err(format!("not an X.509 certificate ({e})")),
     }
@@ -110,7 +113,7 @@ pub fn check(
     }
 
     // Certificates by path, with the key file expected beside each.
-    let mut certs: Vec<(String, Vec<u8>, Option<(Profile, &'static str)>)> = Vec::new();
+    let mut certs: Vec<(String, Vec<u8>, Option<Role>)> = Vec::new();
     for (path, (bytes, _)) in &tree.files {
         let Some(base) = path
             .strip_prefix("pki/")
@@ -552,7 +555,7 @@ fn flag_values(text: &str, flag: &str) -> Vec<String> {
     let prefix = format!("{flag}=");
     text.lines()
         .filter_map(|l| l.trim().strip_prefix("- "))
-        .filter_map(|l| yaml::unquote(l))
+        .filter_map(yaml::unquote)
         .filter_map(|l| l.strip_prefix(&prefix).map(str::to_string))
         .collect()
 }
