@@ -97,6 +97,21 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Audit a rendered directory offline, without the seed: chains, key
+    /// usages, key pairs, SANs, kubeconfigs, token and Secret, the
+    /// cluster-info JWS, modes and index.json. Exit 1 on any error (or, with
+    /// --strict, any warning). Never prints secret content.
+    Verify {
+        /// The rendered directory (render's --out).
+        dir: PathBuf,
+        /// Warnings (expiring or never-expiring token, certificates expiring
+        /// within 30 days) fail too.
+        #[arg(long)]
+        strict: bool,
+        /// `text`: one finding a line; `json`: {"errors":[...],"warnings":[...]}.
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -35,6 +35,7 @@ pub mod nodes;
 pub mod plan;
 pub mod render;
 pub mod spec;
+pub mod verify;
 pub mod write;
 
 use derive::Seed;

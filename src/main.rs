@@ -57,17 +57,22 @@ fn main() -> ExitCode {
             output,
         } => return detailed_exit(check_expiration(&dir, warn_within, output)),
         Command::Completions { shell } => completions(shell),
+        Command::Verify {
+            dir,
+            strict,
+            output,
+        } => return verify(&dir, strict, output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            report(&e);
+            report_error(&e);
             ExitCode::from(1)
         }
     }
 }
 
-fn report(e: &Error) {
+fn report_error(e: &Error) {
     let mut stderr = std::io::stderr().lock();
     match e {
         Error::Spec(errors) => {
@@ -125,7 +130,7 @@ fn detailed_exit(result: Result<bool, Error>) -> ExitCode {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::from(2),
         Err(e) => {
-            report(&e);
+            report_error(&e);
             ExitCode::from(1)
         }
     }
@@ -230,6 +235,29 @@ fn join(spec_path: &Path, seed_flag: Option<&Path>, output: cli::Output) -> Resu
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
         .map_err(Error::Stdout)
+}
+
+/// `kubeseed verify`: findings on stdout (text or JSON), exit 1 on an error
+/// or, with `--strict`, a warning.
+fn verify(dir: &Path, strict: bool, output: cli::Output) -> ExitCode {
+    let report = kubeseed::verify::verify(dir, time::OffsetDateTime::now_utc());
+    let text = match output {
+        cli::Output::Text => report.to_text(),
+        cli::Output::Json => report.to_json(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        report_error(&Error::Stdout(e));
+        return ExitCode::from(1);
+    }
+    if report.failed(strict) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Reads and validates the spec, printing its warnings.

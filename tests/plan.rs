@@ -295,17 +295,14 @@ fn marks(expected: &[(char, &str)]) -> Vec<(char, String)> {
     expected.iter().map(|(m, p)| (*m, p.to_string())).collect()
 }
 
-/// Plans `toml` against a fresh render of `BASE`, checks the plan against `expected`, then
-/// renders and checks that the render did exactly what the plan said and that a second plan
-/// finds nothing left to do. Returns the first plan's text output.
-fn scenario(toml: &str, expected: &[(char, &str)]) -> String {
-    scenario_with_nodes(toml, expected, &[], &[])
-}
-
 const CONTROLLERS: [&str; 3] = ["cp-0", "cp-1", "cp-2"];
 const ALL_NODES: [&str; 4] = ["cp-0", "cp-1", "cp-2", "workers"];
 
-/// [`scenario`] where node bundles change too: `changed` lists, per node, the on-host paths
+/// Plans `toml` against a fresh render of `BASE`, checks the plan against `expected`, then
+/// renders and checks that the render did exactly what the plan said and that a second plan
+/// finds nothing left to do. Returns the first plan's text output.
+///
+/// Node bundles change too: `changed` lists, per node, the on-host paths
 /// whose bundle copies change (so do that node's tarball, cloud-config and Ignition config);
 /// every file of a node in `removed` goes.
 fn scenario_with_nodes(

@@ -1,0 +1,441 @@
+//! `kubeseed verify DIR`: the offline audit of a rendered directory, without
+//! the seed.
+//!
+//! Everything under DIR is untrusted input: a missing, truncated or garbled
+//! file gives a [`Finding`] naming it, never a panic, and no finding ever
+//! quotes file content (keys, the token secret): messages name paths, fields,
+//! public names and times only.
+//!
+//! This module owns the file-level checks (the tree against `index.json`,
+//! hashes, modes, node bundles against the files they were built from) and
+//! the report. The content checks live beside it: [`pki`] (chains, key
+//! usages, validity, key ↔ certificate, SANs) and [`cluster`] (kubeconfigs,
+//! the token and its Secret, the cluster-info JWS), with [`yaml`] reading the
+//! few fields they need from the YAML kubeseed writes.
+
+mod cluster;
+mod pki;
+mod yaml;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::fileset::INDEX_JSON;
+
+/// How far ahead an expiry becomes a warning.
+pub const WARN_WITHIN: time::Duration = time::Duration::days(30);
+
+/// One problem: the file it is about and what is wrong, never its content.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    pub path: String,
+    pub message: String,
+}
+
+/// What `verify` found. Errors fail the command; warnings only with `--strict`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub errors: Vec<Finding>,
+    pub warnings: Vec<Finding>,
+}
+
+impl Report {
+    pub(crate) fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(Finding {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    pub(crate) fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Finding {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Exit status: 1 on any error, or on any warning with `strict`.
+    pub fn failed(&self, strict: bool) -> bool {
+        !self.errors.is_empty() || (strict && !self.warnings.is_empty())
+    }
+
+    /// `error: PATH: MESSAGE` and `warning: PATH: MESSAGE` lines, then a summary.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for (label, list) in [("error", &self.errors), ("warning", &self.warnings)] {
+            for f in list {
+                out.push_str(&format!("{label}: {}: {}\n", f.path, f.message));
+            }
+        }
+        out.push_str(&format!(
+            "verify: {} error(s), {} warning(s)\n",
+            self.errors.len(),
+            self.warnings.len()
+        ));
+        out
+    }
+
+    /// `{"errors":[{"path","message"}],"warnings":[...]}` and a newline.
+    pub fn to_json(&self) -> String {
+        // Strings only: serialisation cannot fail; an empty object would show it if it did.
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
+        text.push('\n');
+        text
+    }
+}
+
+/// The directory as read: regular files with their bytes and permission
+/// bits, directories with theirs (relative `/`-separated paths).
+pub(crate) struct Tree {
+    pub files: BTreeMap<String, (Vec<u8>, u32)>,
+    pub dirs: BTreeMap<String, u32>,
+}
+
+impl Tree {
+    pub fn bytes(&self, path: &str) -> Option<&[u8]> {
+        self.files.get(path).map(|(b, _)| b.as_slice())
+    }
+}
+
+/// Audits `dir` as of `now` (only expiry warnings and errors depend on it).
+pub fn verify(dir: &Path, now: OffsetDateTime) -> Report {
+    let mut report = Report::default();
+    let root = dir.display().to_string();
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            report.error(root, "not a directory");
+            return report;
+        }
+        Err(e) => {
+            report.error(root, format!("cannot read: {e}"));
+            return report;
+        }
+    }
+    let mut tree = Tree {
+        files: BTreeMap::new(),
+        dirs: BTreeMap::new(),
+    };
+    walk(dir, "", &mut tree, &mut report);
+
+    let index = check_index(&tree, &mut report);
+    check_modes(&tree, index.as_ref(), &mut report);
+    let kubeconfigs = cluster::kubeconfigs(&tree, &mut report);
+    let facts = pki::check(&tree, &kubeconfigs, now, &mut report);
+    cluster::check(&tree, &kubeconfigs, &facts, now, &mut report);
+    check_bundles(&tree, &facts, &mut report);
+
+    report.errors.sort();
+    report.errors.dedup();
+    report.warnings.sort();
+    report.warnings.dedup();
+    report
+}
+
+/// Reads every entry under `dir` without following symlinks; anything but
+/// a regular file or directory is a finding, not a crash.
+fn walk(dir: &Path, rel: &str, tree: &mut Tree, report: &mut Report) {
+    let shown = if rel.is_empty() { "." } else { rel };
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            report.error(format!("{shown}/"), format!("cannot list: {e}"));
+            return;
+        }
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(e) => names.push(e.file_name()),
+            Err(e) => report.error(format!("{shown}/"), format!("cannot list: {e}")),
+        }
+    }
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        let Some(name) = name.to_str() else {
+            report.error(
+                format!("{shown}/{}", name.to_string_lossy()),
+                "file name is not UTF-8; kubeseed never writes one",
+            );
+            continue;
+        };
+        let rel = if rel.is_empty() {
+            name.to_string()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                report.error(rel, format!("cannot stat: {e}"));
+                continue;
+            }
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        if meta.is_dir() {
+            tree.dirs.insert(rel.clone(), mode);
+            walk(&path, &rel, tree, report);
+        } else if meta.is_file() {
+            match fs::read(&path) {
+                Ok(bytes) => {
+                    tree.files.insert(rel, (bytes, mode));
+                }
+                Err(e) => report.error(rel, format!("cannot read: {e}")),
+            }
+        } else if meta.file_type().is_symlink() {
+            report.error(
+                rel,
+                "is a symbolic link; kubeseed writes regular files only",
+            );
+        } else {
+            report.error(rel, "is a special file; kubeseed writes regular files only");
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Index {
+    version: u32,
+    files: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Entry {
+    path: String,
+    sha256: String,
+    mode: String,
+    secret: bool,
+    kind: String,
+}
+
+/// `index.json` lists every file but itself, each with its hash and mode,
+/// and nothing else. Returns the entries by path when it could be read.
+fn check_index(tree: &Tree, report: &mut Report) -> Option<BTreeMap<String, Entry>> {
+    let Some(bytes) = tree.bytes(INDEX_JSON) else {
+        report.error(
+            INDEX_JSON,
+            "missing; without it hashes, modes and secrecy cannot be checked",
+        );
+        return None;
+    };
+    let index: Index = match serde_json::from_slice(bytes) {
+        Ok(i) => i,
+        Err(e) => {
+            report.error(INDEX_JSON, format!("not a kubeseed index: {e}"));
+            return None;
+        }
+    };
+    if index.version != 1 {
+        report.error(INDEX_JSON, format!("version {}, expected 1", index.version));
+    }
+    let mut entries = BTreeMap::new();
+    let mut previous: Option<String> = None;
+    for e in index.files {
+        if previous.as_deref().is_some_and(|p| p >= e.path.as_str()) {
+            report.error(
+                INDEX_JSON,
+                format!("{}: entries are not sorted by path or repeat one", e.path),
+            );
+        }
+        previous = Some(e.path.clone());
+        entries.insert(e.path.clone(), e);
+    }
+    for (path, e) in &entries {
+        let Some((bytes, mode)) = tree.files.get(path) else {
+            report.error(INDEX_JSON, format!("{path}: listed but missing"));
+            continue;
+        };
+        if !e
+            .sha256
+            .eq_ignore_ascii_case(&hex::encode(Sha256::digest(bytes)))
+        {
+            report.error(INDEX_JSON, format!("{path}: sha256 mismatch"));
+        }
+        if e.mode != format!("{mode:04o}") {
+            report.error(
+                INDEX_JSON,
+                format!("{path}: records mode {}, the file has {mode:04o}", e.mode),
+            );
+        }
+        if !e.secret && must_be_secret(path, &e.kind, bytes) {
+            report.error(
+                INDEX_JSON,
+                format!(
+                    "{path}: marked secret: false, but a {} is a credential",
+                    e.kind
+                ),
+            );
+        }
+    }
+    for path in tree.files.keys() {
+        if path != INDEX_JSON && !entries.contains_key(path) {
+            report.error(path.clone(), "not listed in index.json");
+        }
+    }
+    Some(entries)
+}
+
+/// Whether a file holds a credential whatever its index entry says.
+fn must_be_secret(path: &str, kind: &str, bytes: &[u8]) -> bool {
+    kind == "private-key"
+        || kind == "kubeconfig"
+        || path == cluster::SECRET
+        || path.ends_with("encryption-config.yaml")
+        || holds_private_key(bytes)
+}
+
+/// A PEM private key, plain or percent-encoded (Ignition data URLs).
+pub(crate) fn holds_private_key(bytes: &[u8]) -> bool {
+    [b"PRIVATE KEY-----".as_slice(), b"PRIVATE%20KEY-----"]
+        .iter()
+        .any(|needle| bytes.windows(needle.len()).any(|w| w == *needle))
+}
+
+fn in_rootfs(path: &str) -> bool {
+    path.split('/').any(|c| c == "rootfs")
+}
+
+/// Outside `rootfs/` trees: secret files 0600, others 0644, directories
+/// 0755. Inside, a file keeps its on-host mode (checked against
+/// `index.json`), but a secret must not be readable by group or others.
+fn check_modes(tree: &Tree, index: Option<&BTreeMap<String, Entry>>, report: &mut Report) {
+    for (path, mode) in &tree.dirs {
+        if !in_rootfs(path) && *mode != 0o755 {
+            report.error(
+                format!("{path}/"),
+                format!("mode {mode:04o}, expected 0755"),
+            );
+        }
+    }
+    for (path, (bytes, mode)) in &tree.files {
+        let secret = match index.and_then(|i| i.get(path)) {
+            Some(e) => e.secret,
+            None if path == INDEX_JSON => false,
+            // Unlisted (already a finding): judge by content alone.
+            None => must_be_secret(path, "", bytes),
+        };
+        if in_rootfs(path) {
+            if secret && mode & 0o077 != 0 {
+                report.error(
+                    path.clone(),
+                    format!("mode {mode:04o}: a secret must not be readable by group or others"),
+                );
+            }
+            continue;
+        }
+        let expected = if secret { 0o600 } else { 0o644 };
+        if *mode != expected {
+            report.error(
+                path.clone(),
+                format!("mode {mode:04o}, expected {expected:04o}"),
+            );
+        }
+    }
+}
+
+/// Node bundles (`nodes/<name>/`): a file at a host path agrees with the
+/// file it was built from, and a worker bundle holds no private key. A
+/// bundle's controller is known by its `pki/etcd/<name>/` directory.
+fn check_bundles(tree: &Tree, facts: &pki::Facts, report: &mut Report) {
+    const PKI: &str = "etc/kubernetes/pki/";
+    const ETC: &str = "etc/kubernetes/";
+    for (path, (bytes, _)) in &tree.files {
+        let Some(rest) = path.strip_prefix("nodes/") else {
+            continue;
+        };
+        let Some((node, inner)) = rest.split_once('/') else {
+            continue;
+        };
+        let controller = facts.controllers.contains(node);
+        if !controller && holds_private_key(bytes) {
+            report.error(
+                path.clone(),
+                format!("worker bundle {node} holds a private key; only controllers may"),
+            );
+        }
+        let Some(host) = inner.strip_prefix("rootfs/") else {
+            continue;
+        };
+        let source = if let Some(p) = host.strip_prefix(PKI) {
+            match p.strip_prefix("etcd/") {
+                Some(f @ ("server.crt" | "server.key" | "peer.crt" | "peer.key")) => {
+                    format!("pki/etcd/{node}/{f}")
+                }
+                _ => format!("pki/{p}"),
+            }
+        } else if let Some(p) = host.strip_prefix(ETC).filter(|p| p.ends_with(".conf")) {
+            if p.contains('/') {
+                continue;
+            }
+            format!("kubeconfig/{p}")
+        } else if let Some(p) = host.strip_prefix(ETC) {
+            format!("control-plane/{node}/{p}")
+        } else {
+            continue;
+        };
+        if let Some(want) = tree.bytes(&source) {
+            if want != bytes.as_slice() {
+                report.error(path.clone(), format!("differs from {source}"));
+            }
+        }
+    }
+    // Directories of nodes that are not controllers, whose names say "key".
+    let workers: BTreeSet<&str> = tree
+        .dirs
+        .keys()
+        .filter_map(|d| d.strip_prefix("nodes/"))
+        .filter(|n| !n.contains('/') && !facts.controllers.contains(*n))
+        .collect();
+    for (path, _) in tree.files.iter() {
+        if let Some((node, _)) = path.strip_prefix("nodes/").and_then(|r| r.split_once('/')) {
+            if workers.contains(node) && path.ends_with(".key") {
+                report.error(
+                    path.clone(),
+                    format!("worker bundle {node} holds a key file; only controllers may"),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_formats() {
+        let mut r = Report::default();
+        assert!(!r.failed(true));
+        r.warn("a", "soon");
+        assert!(!r.failed(false));
+        assert!(r.failed(true));
+        r.error("pki/ca.key", "mode 0644, expected 0600");
+        assert!(r.failed(false));
+        let text = r.to_text();
+        assert!(text.contains("error: pki/ca.key: mode 0644, expected 0600\n"));
+        assert!(text.contains("warning: a: soon\n"));
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(json["errors"][0]["path"], "pki/ca.key");
+        assert_eq!(json["warnings"][0]["message"], "soon");
+    }
+
+    #[test]
+    fn private_key_detection() {
+        assert!(holds_private_key(b"x-----BEGIN EC PRIVATE KEY-----\n"));
+        assert!(holds_private_key(
+            b"data:,-----BEGIN%20RSA%20PRIVATE%20KEY-----"
+        ));
+        assert!(!holds_private_key(b"-----BEGIN PUBLIC KEY-----"));
+        assert!(must_be_secret("manifests/x", "private-key", b""));
+        assert!(!must_be_secret("pki/ca.crt", "certificate", b"CERT"));
+    }
+}

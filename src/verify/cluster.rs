@@ -1,0 +1,316 @@
+//! What ties the cluster together without the PKI's signatures: every
+//! kubeconfig's server and CA agree (with `pki/ca.crt` and each other), the
+//! bootstrap kubeconfig's token is the Secret's, and `cluster-info`'s JWS
+//! verifies with that token (recomputed with [`crate::jws`]) over a
+//! kubeconfig that names the same server and CA.
+//!
+//! Token secrets and client keys are held in [`Zeroizing`] buffers and never
+//! reach a message.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use super::pki::{pem_cert_der, Facts, CA};
+use super::{yaml, Report, Tree, WARN_WITHIN};
+use crate::jws;
+
+pub const SECRET: &str = "manifests/bootstrap-token-secret.yaml";
+pub const CLUSTER_INFO: &str = "manifests/cluster-info-configmap.yaml";
+pub const BOOTSTRAP: &str = "kubeconfig/bootstrap-kubelet.conf";
+
+/// The fields of one kubeconfig that verify checks.
+pub struct Kubeconfig {
+    pub path: String,
+    pub server: Option<String>,
+    /// The decoded `certificate-authority-data` (PEM).
+    pub ca: Option<Vec<u8>>,
+    pub client_cert: Option<Vec<u8>>,
+    pub client_key: Option<Zeroizing<Vec<u8>>>,
+    pub token: Option<Zeroizing<String>>,
+}
+
+/// Reads `kubeconfig/*.conf`; what cannot be read is reported here.
+pub fn kubeconfigs(tree: &Tree, report: &mut Report) -> Vec<Kubeconfig> {
+    let mut out = Vec::new();
+    for (path, (bytes, _)) in &tree.files {
+        if !(path.starts_with("kubeconfig/") && path.ends_with(".conf")) {
+            continue;
+        }
+        if let Some(kc) = read_kubeconfig(path, bytes, report) {
+            out.push(kc);
+        }
+    }
+    out
+}
+
+fn read_kubeconfig(path: &str, bytes: &[u8], report: &mut Report) -> Option<Kubeconfig> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        report.error(path, "not UTF-8, so not a kubeconfig");
+        return None;
+    };
+    let mut field = |key: &str, required: bool| match yaml::scalar(text, key) {
+        Ok(v) => Some(Zeroizing::new(v)),
+        Err(e) => {
+            if required || e.contains("several") {
+                report.error(path, e);
+            }
+            None
+        }
+    };
+    let server = field("server", true).map(|s| s.to_string());
+    let ca_b64 = field("certificate-authority-data", true);
+    let cert_b64 = field("client-certificate-data", false);
+    let key_b64 = field("client-key-data", false);
+    let token = field("token", false);
+    let mut decode = |name: &str, v: Option<Zeroizing<String>>| -> Option<Zeroizing<Vec<u8>>> {
+        let v = v?;
+        match STANDARD.decode(v.as_bytes()) {
+            Ok(b) => Some(Zeroizing::new(b)),
+            Err(_) => {
+                report.error(path, format!("{name} is not base64"));
+                None
+            }
+        }
+    };
+    let ca = decode("certificate-authority-data", ca_b64).map(|b| b.to_vec());
+    let client_cert = decode("client-certificate-data", cert_b64).map(|b| b.to_vec());
+    let client_key = decode("client-key-data", key_b64);
+    if client_cert.is_none() && token.is_none() {
+        report.error(
+            path,
+            "no credentials: neither client-certificate-data nor token",
+        );
+    }
+    Some(Kubeconfig {
+        path: path.to_string(),
+        server,
+        ca,
+        client_cert,
+        client_key,
+        token,
+    })
+}
+
+pub fn check(
+    tree: &Tree,
+    kubeconfigs: &[Kubeconfig],
+    facts: &Facts,
+    now: OffsetDateTime,
+    report: &mut Report,
+) {
+    // The reference server: admin.conf's, else the first kubeconfig's.
+    let reference = kubeconfigs
+        .iter()
+        .filter(|k| k.server.is_some())
+        .min_by_key(|k| k.path != "kubeconfig/admin.conf");
+    for kc in kubeconfigs {
+        if let (Some(r), Some(s)) = (reference, &kc.server) {
+            if Some(s) != r.server.as_ref() {
+                report.error(
+                    kc.path.clone(),
+                    format!(
+                        "server {s} differs from {}'s {}",
+                        r.path,
+                        r.server.as_deref().unwrap_or("")
+                    ),
+                );
+            }
+        }
+        if let Some(ca) = &kc.ca {
+            check_ca_data(report, &kc.path, ca, facts);
+        }
+    }
+    if !kubeconfigs.iter().any(|k| k.path == BOOTSTRAP) && !tree.files.contains_key(BOOTSTRAP) {
+        report.error(BOOTSTRAP, "missing");
+    }
+    let token = check_token(tree, kubeconfigs, now, report);
+    check_cluster_info(tree, token.as_ref(), reference, facts, report);
+}
+
+/// `certificate-authority-data` is `pki/ca.crt` (compared as certificates).
+fn check_ca_data(report: &mut Report, path: &str, pem: &[u8], facts: &Facts) {
+    match pem_cert_der(pem) {
+        Err(e) => report.error(path, format!("certificate-authority-data: {e}")),
+        Ok(der) => {
+            if facts.ca_der.as_ref().is_some_and(|ca| *ca != der) {
+                report.error(path, format!("certificate-authority-data is not {CA}"));
+            }
+        }
+    }
+}
+
+/// The token as the Secret holds it.
+struct Token {
+    id: String,
+    secret: Zeroizing<String>,
+    signing: bool,
+}
+
+fn is_token_part(s: &str, len: usize) -> bool {
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+fn check_token(
+    tree: &Tree,
+    kubeconfigs: &[Kubeconfig],
+    now: OffsetDateTime,
+    report: &mut Report,
+) -> Option<Token> {
+    let Some(bytes) = tree.bytes(SECRET) else {
+        report.error(SECRET, "missing");
+        return None;
+    };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        report.error(SECRET, "not UTF-8");
+        return None;
+    };
+    let Some(data) = yaml::top_mapping(text, "data") else {
+        report.error(SECRET, "no data");
+        return None;
+    };
+    let value = |key: &str| -> Option<Zeroizing<String>> {
+        let (_, raw) = data.iter().find(|(k, _)| k == key)?;
+        let b = STANDARD.decode(yaml::unquote(raw)?.as_bytes()).ok()?;
+        String::from_utf8(b).ok().map(Zeroizing::new)
+    };
+    if yaml::scalar(text, "type").ok().as_deref() != Some("bootstrap.kubernetes.io/token") {
+        report.error(SECRET, "type is not bootstrap.kubernetes.io/token");
+    }
+    let id = value("token-id").map(|s| s.to_string());
+    let secret = value("token-secret");
+    let (Some(id), Some(secret)) = (id, secret) else {
+        report.error(
+            SECRET,
+            "token-id or token-secret is missing or not base64 text",
+        );
+        return None;
+    };
+    if !is_token_part(&id, 6) {
+        report.error(SECRET, "token-id is not 6 characters of [a-z0-9]");
+        return None;
+    }
+    if !is_token_part(&secret, 16) {
+        report.error(SECRET, "token-secret is not 16 characters of [a-z0-9]");
+    }
+    let name = yaml::scalar(text, "name").unwrap_or_default();
+    if name != format!("bootstrap-token-{id}") {
+        report.error(
+            SECRET,
+            format!("name {name:?} is not bootstrap-token-{id} (its token-id)"),
+        );
+    }
+    match value("expiration") {
+        None => report.warn(
+            SECRET,
+            "the bootstrap token never expires (no expiration); set bootstrap_token.expires",
+        ),
+        Some(t) => match OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339) {
+            Err(_) => report.error(
+                SECRET,
+                "expiration is not an RFC 3339 time (the API server treats the token as expired)",
+            ),
+            Ok(t) if t <= now => report.warn(
+                SECRET,
+                format!(
+                    "the bootstrap token expired at {}; nodes cannot join with it",
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default()
+                ),
+            ),
+            Ok(t) if t - now <= WARN_WITHIN => report.warn(
+                SECRET,
+                format!(
+                    "the bootstrap token expires within {} days",
+                    (t - now).whole_days()
+                ),
+            ),
+            Ok(_) => {}
+        },
+    }
+    let signing = value("usage-bootstrap-signing").is_some_and(|v| v.as_str() == "true");
+    if let Some(kc) = kubeconfigs.iter().find(|k| k.path == BOOTSTRAP) {
+        let full = Zeroizing::new(format!("{id}.{}", secret.as_str()));
+        match &kc.token {
+            None => report.error(BOOTSTRAP, "no token"),
+            Some(t) if t.as_bytes() != full.as_bytes() => {
+                report.error(BOOTSTRAP, format!("token does not match {SECRET}"))
+            }
+            Some(_) => {}
+        }
+    }
+    Some(Token {
+        id,
+        secret,
+        signing,
+    })
+}
+
+fn check_cluster_info(
+    tree: &Tree,
+    token: Option<&Token>,
+    reference: Option<&Kubeconfig>,
+    facts: &Facts,
+    report: &mut Report,
+) {
+    let Some(bytes) = tree.bytes(CLUSTER_INFO) else {
+        report.error(CLUSTER_INFO, "missing");
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        report.error(CLUSTER_INFO, "not UTF-8");
+        return;
+    };
+    let Some(kubeconfig) = yaml::literal(text, "kubeconfig") else {
+        report.error(CLUSTER_INFO, "no kubeconfig literal block in data");
+        return;
+    };
+    match yaml::scalar(&kubeconfig, "server") {
+        Err(e) => report.error(CLUSTER_INFO, format!("kubeconfig: {e}")),
+        Ok(s) => {
+            if let Some(r) = reference.and_then(|r| r.server.as_ref().map(|s| (r, s))) {
+                if &s != r.1 {
+                    report.error(
+                        CLUSTER_INFO,
+                        format!("kubeconfig server {s} differs from {}'s {}", r.0.path, r.1),
+                    );
+                }
+            }
+        }
+    }
+    match yaml::scalar(&kubeconfig, "certificate-authority-data")
+        .map(|v| STANDARD.decode(v.as_bytes()))
+    {
+        Ok(Ok(pem)) => check_ca_data(report, CLUSTER_INFO, &pem, facts),
+        Ok(Err(_)) => report.error(CLUSTER_INFO, "certificate-authority-data is not base64"),
+        Err(e) => report.error(CLUSTER_INFO, format!("kubeconfig: {e}")),
+    }
+    let data = yaml::top_mapping(text, "data").unwrap_or_default();
+    let mut signed = false;
+    for (key, raw) in &data {
+        let Some(id) = key.strip_prefix("jws-kubeconfig-") else {
+            continue;
+        };
+        let Some(token) = token.filter(|t| t.id == id) else {
+            report.error(CLUSTER_INFO, format!("{key} names no token in {SECRET}"));
+            continue;
+        };
+        signed = true;
+        let want = jws::detached_signature(&kubeconfig, &token.id, &token.secret);
+        if yaml::unquote(raw).as_deref() != Some(want.as_str()) {
+            report.error(CLUSTER_INFO, format!("{key} does not verify"));
+        }
+    }
+    if let Some(t) = token.filter(|t| t.signing && !signed) {
+        report.error(
+            CLUSTER_INFO,
+            format!(
+                "jws-kubeconfig-{} is missing, but the token may sign (usage-bootstrap-signing)",
+                t.id
+            ),
+        );
+    }
+}
