@@ -56,6 +56,9 @@ not_before = "{}"
 {extra}
 [bootstrap_token]
 {token}
+
+[[node_pools]]
+name = "workers"
 "#,
         utc(-time::Duration::days(1))
     )
@@ -210,6 +213,21 @@ fn assert_errors(dir: &Path, expected: &[&str]) {
     let run = verify(dir, &[]);
     assert_eq!(run.status.code(), Some(1), "{}", run.stdout);
     let (errors, _) = json_findings(dir);
+    // Tampering with a file also makes its node-bundle copies differ from it: that is
+    // `node_bundles_agree_with_their_sources`'s subject, so it is left out here.
+    let tampered: Vec<&str> = expected
+        .iter()
+        .filter_map(|e| e.split(':').next())
+        .collect();
+    let errors: Vec<String> = errors
+        .into_iter()
+        .filter(|e| {
+            !(e.starts_with("nodes/")
+                && tampered
+                    .iter()
+                    .any(|t| e.ends_with(&format!(": differs from {t}"))))
+        })
+        .collect();
     let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
     want.sort();
     assert_eq!(errors, want, "text output:\n{}", run.stdout);
@@ -480,7 +498,8 @@ fn a_leaf_that_does_not_chain_is_caught() {
         assert!(errors.iter().any(|e| e == want), "{want} not in {errors:?}");
     }
     assert!(
-        errors.iter().all(|e| e.starts_with("pki/apiserver")),
+        errors.iter().all(|e| e.starts_with("pki/apiserver")
+            || (e.starts_with("nodes/") && e.ends_with(": differs from pki/apiserver.crt"))),
         "{errors:?}"
     );
 }
@@ -559,41 +578,23 @@ fn garbage_files_are_findings_not_crashes() {
 #[test]
 fn node_bundles_agree_with_their_sources() {
     let (_t, dir) = copy_of_base();
-    let put = |rel: &str, from: &str| {
-        let p = dir.join(rel);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::copy(base(SEED_A).join(from), &p).unwrap();
-        let mut d = p.parent().unwrap().to_path_buf();
-        while d != dir {
-            fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
-            d = d.parent().unwrap().to_path_buf();
-        }
-    };
-    put(
-        "nodes/cp-0/rootfs/etc/kubernetes/pki/etcd/server.key",
-        "pki/etcd/cp-0/server.key",
+    // A worker's CA replaced by another CA, and a CA key slipped into its bundle.
+    let worker_ca = "nodes/workers/rootfs/etc/kubernetes/pki/ca.crt";
+    let worker_key = "nodes/workers/rootfs/etc/kubernetes/pki/ca.key";
+    assert!(
+        dir.join(worker_ca).exists(),
+        "the render has no worker bundle"
     );
-    put("nodes/cp-0/rootfs/etc/kubernetes/pki/ca.crt", "pki/ca.crt");
-    put(
-        "nodes/workers/rootfs/etc/kubernetes/pki/ca.crt",
-        "pki/front-proxy-ca.crt",
-    );
-    put(
-        "nodes/workers/rootfs/etc/kubernetes/pki/ca.key",
-        "pki/ca.key",
-    );
-    // List them, as the bundles branch's render will.
+    fs::copy(
+        base(SEED_A).join("pki/front-proxy-ca.crt"),
+        dir.join(worker_ca),
+    )
+    .unwrap();
+    fs::copy(base(SEED_A).join("pki/ca.key"), dir.join(worker_key)).unwrap();
     let path = dir.join("index.json");
     let mut index: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
     let files = index["files"].as_array_mut().unwrap();
-    for (rel, secret) in [
-        ("nodes/cp-0/rootfs/etc/kubernetes/pki/ca.crt", false),
-        ("nodes/cp-0/rootfs/etc/kubernetes/pki/etcd/server.key", true),
-        ("nodes/workers/rootfs/etc/kubernetes/pki/ca.crt", false),
-        ("nodes/workers/rootfs/etc/kubernetes/pki/ca.key", true),
-    ] {
-        files.push(serde_json::json!({"path": rel, "sha256": "", "mode": "", "secret": secret, "kind": "rootfs-file"}));
-    }
+    files.push(serde_json::json!({"path": worker_key, "sha256": "", "mode": "", "secret": true, "kind": "rootfs-file"}));
     files.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
     fs::write(&path, serde_json::to_vec_pretty(&index).unwrap()).unwrap();
     reindex(&dir);
@@ -604,5 +605,17 @@ fn node_bundles_agree_with_their_sources() {
             "nodes/workers/rootfs/etc/kubernetes/pki/ca.key: worker bundle workers holds a key file; only controllers may",
             "nodes/workers/rootfs/etc/kubernetes/pki/ca.key: worker bundle workers holds a private key; only controllers may",
         ],
+    );
+    // A controller's copy of its own etcd key swapped for another member's.
+    let (_t2, dir) = copy_of_base();
+    fs::copy(
+        dir.join("pki/etcd/cp-1/server.key"),
+        dir.join("nodes/cp-0/rootfs/etc/kubernetes/pki/etcd/server.key"),
+    )
+    .unwrap();
+    reindex(&dir);
+    assert_errors(
+        &dir,
+        &["nodes/cp-0/rootfs/etc/kubernetes/pki/etcd/server.key: differs from pki/etcd/cp-0/server.key"],
     );
 }
