@@ -236,35 +236,18 @@ fn is_unit_name(name: &str) -> bool {
 }
 
 fn check_host_path(path: &str) -> Result<(), BundleError> {
-    let bad = |reason| {
-        Err(BundleError::InvalidPath {
+    let reason = match path.strip_prefix('/') {
+        None => Some("it is not absolute"),
+        Some("") => Some("it is the root directory"),
+        Some(rest) => crate::fileset::relative_path_problem(rest),
+    };
+    match reason {
+        Some(reason) => Err(BundleError::InvalidPath {
             path: path.to_string(),
             reason,
-        })
-    };
-    let Some(rest) = path.strip_prefix('/') else {
-        return bad("it is not absolute");
-    };
-    if rest.is_empty() {
-        return bad("it is the root directory");
+        }),
+        None => Ok(()),
     }
-    // A backslash or control character is legal on Linux but would garble the rootfs/ tree
-    // (FileSet refuses it), YAML and terminals; no file kubeseed places needs one.
-    if path.contains('\\') {
-        return bad("it contains a backslash");
-    }
-    if path.chars().any(char::is_control) {
-        return bad("it contains a control character");
-    }
-    for component in rest.split('/') {
-        match component {
-            "" => return bad("it has an empty component"),
-            "." => return bad("it has a \".\" component"),
-            ".." => return bad("it has a \"..\" component"),
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 fn b64(bytes: &[u8]) -> String {

@@ -293,35 +293,38 @@ impl FileSet {
 }
 
 fn check_path(path: &str) -> Result<(), FileSetError> {
-    let bad = |reason| {
-        Err(FileSetError::InvalidPath {
+    match relative_path_problem(path) {
+        Some(reason) => Err(FileSetError::InvalidPath {
             path: path.to_string(),
             reason,
-        })
-    };
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Why `path` is not a clean, relative, `/`-separated path, if it is not. Shared with the
+/// node bundles' on-host paths, which must be just as clean below `/`.
+pub(crate) fn relative_path_problem(path: &str) -> Option<&'static str> {
     if path.is_empty() {
-        return bad("it is empty");
+        return Some("it is empty");
     }
     if path.starts_with('/') {
-        return bad("it is absolute");
+        return Some("it is absolute");
     }
     if path.contains('\\') {
-        return bad("it contains a backslash");
+        return Some("it contains a backslash");
     }
-    // NUL cannot reach a syscall; other control characters would garble plan output and
-    // terminals.
+    // NUL cannot reach a syscall; other control characters would garble plan output,
+    // YAML and terminals.
     if path.chars().any(char::is_control) {
-        return bad("it contains a control character");
+        return Some("it contains a control character");
     }
-    for component in path.split('/') {
-        match component {
-            "" => return bad("it has an empty component"),
-            "." => return bad("it has a \".\" component"),
-            ".." => return bad("it has a \"..\" component"),
-            _ => {}
-        }
-    }
-    Ok(())
+    path.split('/').find_map(|component| match component {
+        "" => Some("it has an empty component"),
+        "." => Some("it has a \".\" component"),
+        ".." => Some("it has a \"..\" component"),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
