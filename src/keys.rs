@@ -35,28 +35,15 @@ pub enum Algorithm {
     Rsa4096,
 }
 
+crate::names::spec_names!(Algorithm {
+    EcdsaP256 => "ecdsa-p256",
+    EcdsaP384 => "ecdsa-p384",
+    Rsa2048 => "rsa-2048",
+    Rsa3072 => "rsa-3072",
+    Rsa4096 => "rsa-4096",
+});
+
 impl Algorithm {
-    /// Every algorithm with its spec name, in the order the docs list them.
-    pub const ALL: [(Algorithm, &'static str); 5] = [
-        (Algorithm::EcdsaP256, "ecdsa-p256"),
-        (Algorithm::EcdsaP384, "ecdsa-p384"),
-        (Algorithm::Rsa2048, "rsa-2048"),
-        (Algorithm::Rsa3072, "rsa-3072"),
-        (Algorithm::Rsa4096, "rsa-4096"),
-    ];
-
-    pub fn from_name(name: &str) -> Option<Algorithm> {
-        Self::ALL.iter().find(|(_, n)| *n == name).map(|(a, _)| *a)
-    }
-
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(a, _)| *a == self)
-            .map(|(_, n)| *n)
-            .unwrap_or("?")
-    }
-
     /// The RSA modulus size, or `None` for ECDSA.
     pub fn rsa_bits(self) -> Option<usize> {
         match self {

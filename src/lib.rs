@@ -31,6 +31,7 @@ pub mod keys;
 pub mod load;
 pub mod manifests;
 pub mod model;
+mod names;
 pub mod nodes;
 pub mod plan;
 pub mod render;

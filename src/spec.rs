@@ -199,33 +199,12 @@ pub enum Format {
     Ignition,
 }
 
-impl Format {
-    /// Every format with its spec name, in the order bundles are listed.
-    pub const ALL: [(Format, &'static str); 4] = [
-        (Format::Rootfs, "rootfs"),
-        (Format::RootfsTar, "rootfs.tar"),
-        (Format::CloudInit, "cloud-init"),
-        (Format::Ignition, "ignition"),
-    ];
-
-    pub fn from_name(name: &str) -> Option<Format> {
-        Self::ALL.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
-    }
-
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(f, _)| *f == self)
-            .map(|(_, n)| *n)
-            .unwrap_or("?")
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+crate::names::spec_names!(Format {
+    Rootfs => "rootfs",
+    RootfsTar => "rootfs.tar",
+    CloudInit => "cloud-init",
+    Ignition => "ignition",
+});
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pki {
@@ -292,30 +271,10 @@ pub enum TokenUsage {
     Signing,
 }
 
-impl TokenUsage {
-    pub const ALL: [(TokenUsage, &'static str); 2] = [
-        (TokenUsage::Authentication, "authentication"),
-        (TokenUsage::Signing, "signing"),
-    ];
-
-    pub fn from_name(name: &str) -> Option<TokenUsage> {
-        Self::ALL.iter().find(|(_, n)| *n == name).map(|(u, _)| *u)
-    }
-
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(u, _)| *u == self)
-            .map(|(_, n)| *n)
-            .unwrap_or("?")
-    }
-}
-
-impl fmt::Display for TokenUsage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+crate::names::spec_names!(TokenUsage {
+    Authentication => "authentication",
+    Signing => "signing",
+});
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Security {
