@@ -26,8 +26,14 @@ use crate::spec::Host;
 /// A CA: its certificate, its key and the parameters rcgen signs with.
 pub struct IssuedCa {
     pub row: CaRow,
+    /// The current (signing) certificate.
     pub cert_der: Vec<u8>,
     pub cert_pem: String,
+    /// The trust bundle, what `<ca>.crt` and every embedded CA data hold: `cert_pem`
+    /// first (so `<ca>.crt` and `<ca>.key` still form a pair), then the certificates of
+    /// the other generations `[pki.trust]` lists, ascending, each byte-identical to what
+    /// a render at that generation issues. Just `cert_pem` without `[pki.trust]`.
+    pub bundle_pem: String,
     pub key: PrivateKey,
     /// True when the user brought this CA (`pki.external_ca`).
     pub external: bool,
@@ -99,17 +105,28 @@ impl std::error::Error for IssueError {}
 
 /// Derives every key and issues every certificate of the model.
 pub fn issue(model: &Model, seed: &Seed, external: Option<ExternalCa>) -> Result<Pki, IssueError> {
-    let mut assets: Vec<&str> = CAS
+    let own_cas = CAS
         .iter()
-        .filter(|row| !(row.id == CaId::Kubernetes && external.is_some()))
-        .map(|row| row.asset)
-        .collect();
-    assets.extend(model.leaves.iter().map(|row| row.asset.as_str()));
-    assets.push(SA_ASSET);
+        .filter(|row| !(row.id == CaId::Kubernetes && external.is_some()));
+    let mut assets: Vec<(&str, u32)> = Vec::new();
+    for row in own_cas {
+        assets.push((row.asset, model.generation(row.asset)));
+        // The other trusted generations' CA keys, to re-issue their certificates.
+        for generation in model.other_trusted(row.asset) {
+            assets.push((row.asset, generation));
+        }
+    }
+    assets.extend(
+        model
+            .leaves
+            .iter()
+            .map(|row| (row.asset.as_str(), model.generation(&row.asset))),
+    );
+    assets.push((SA_ASSET, model.generation(SA_ASSET)));
     let mut keys = derive_keys(model, seed, &assets)?;
-    let mut take = |asset: &str| {
-        keys.remove(asset)
-            .ok_or_else(|| IssueError::MissingKey(asset.to_string()))
+    let mut take_at = |asset: &str, generation: u32| {
+        keys.remove(&(asset.to_string(), generation))
+            .ok_or_else(|| IssueError::MissingKey(format!("{asset} generation {generation}")))
     };
 
     let mut external = external;
@@ -118,6 +135,8 @@ pub fn issue(model: &Model, seed: &Seed, external: Option<ExternalCa>) -> Result
         let ca = match (row.id, external.take()) {
             (CaId::Kubernetes, Some(ext)) => IssuedCa {
                 cert_pem: pem_encode("CERTIFICATE", &ext.cert_der),
+                // The spec refuses [pki.trust] generations for an external CA.
+                bundle_pem: pem_encode("CERTIFICATE", &ext.cert_der),
                 cert_der: ext.cert_der,
                 key: ext.key,
                 external: true,
@@ -126,8 +145,15 @@ pub fn issue(model: &Model, seed: &Seed, external: Option<ExternalCa>) -> Result
             },
             (_, ext) => {
                 external = ext;
-                let key = take(row.asset)?;
-                self_signed_ca(model, seed, row, key)?
+                let current = model.generation(row.asset);
+                let key = take_at(row.asset, current)?;
+                let mut ca = self_signed_ca(model, seed, row.clone(), key, current)?;
+                for generation in model.other_trusted(row.asset) {
+                    let key = take_at(row.asset, generation)?;
+                    let other = self_signed_ca(model, seed, row.clone(), key, generation)?;
+                    ca.bundle_pem.push_str(&other.cert_pem);
+                }
+                ca
             }
         };
         cas.insert(ca.row.id, ca);
@@ -137,23 +163,24 @@ pub fn issue(model: &Model, seed: &Seed, external: Option<ExternalCa>) -> Result
         let ca = cas
             .get(&row.issuer)
             .ok_or(IssueError::MissingCa(row.issuer))?;
-        leaves.push(issue_leaf(model, seed, row, ca, take(&row.asset)?)?);
+        let key = take_at(&row.asset, model.generation(&row.asset))?;
+        leaves.push(issue_leaf(model, seed, row, ca, key)?);
     }
-    let sa = take(SA_ASSET)?;
+    let sa = take_at(SA_ASSET, model.generation(SA_ASSET))?;
     Ok(Pki { cas, leaves, sa })
 }
 
 /// The service-account key pair's asset id.
 const SA_ASSET: &str = "sa";
 
-/// Derives the keys of `assets`, spread over the machine's cores: each key
-/// depends only on its own seed, so the order of work cannot change a byte,
-/// and RSA prime searches are what makes a render slow.
+/// Derives the keys of `assets` (asset id, generation), spread over the
+/// machine's cores: each key depends only on its own seed, so the order of
+/// work cannot change a byte, and RSA prime searches are what makes a render slow.
 fn derive_keys(
     model: &Model,
     seed: &Seed,
-    assets: &[&str],
-) -> Result<BTreeMap<String, PrivateKey>, IssueError> {
+    assets: &[(&str, u32)],
+) -> Result<BTreeMap<(String, u32), PrivateKey>, IssueError> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, assets.len().max(1));
@@ -165,7 +192,10 @@ fn derive_keys(
                         .iter()
                         .skip(t)
                         .step_by(threads)
-                        .map(|asset| Ok((asset.to_string(), derive_key(model, seed, asset)?)))
+                        .map(|(asset, generation)| {
+                            let key = derive_key(model, seed, asset, *generation)?;
+                            Ok(((asset.to_string(), *generation), key))
+                        })
                         .collect::<Result<Vec<_>, IssueError>>()
                 })
             })
@@ -181,19 +211,28 @@ fn derive_keys(
     })
 }
 
-fn derive_key(model: &Model, seed: &Seed, asset: &str) -> Result<PrivateKey, IssueError> {
-    let key_seed = seed.key_seed(asset, model.generation(asset));
+fn derive_key(
+    model: &Model,
+    seed: &Seed,
+    asset: &str,
+    generation: u32,
+) -> Result<PrivateKey, IssueError> {
+    let key_seed = seed.key_seed(asset, generation);
     PrivateKey::derive(model.algorithm, &key_seed).map_err(|source| IssueError::Key {
         asset: asset.to_string(),
         source,
     })
 }
 
+/// The CA certificate of `row` at `generation` (its key must be that
+/// generation's): the same bytes whether it is the current, signing CA of a
+/// render or an older or newer one kept in the trust bundle.
 fn self_signed_ca(
     model: &Model,
     seed: &Seed,
     row: CaRow,
     key: PrivateKey,
+    generation: u32,
 ) -> Result<IssuedCa, IssueError> {
     let mut params = base_params(model.not_before, model.ca_not_after, &[], row.cn, &key)?;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -206,7 +245,7 @@ fn self_signed_ca(
     params.serial_number = Some(serial(
         seed,
         row.asset,
-        model.generation(row.asset),
+        generation,
         &params,
         &key.spki_der(),
         &key.spki_der(),
@@ -217,8 +256,10 @@ fn self_signed_ca(
     let cert = params
         .self_signed(&key)
         .map_err(|e| IssueError::Rcgen(format!("{}: {e}", row.asset)))?;
+    let cert_pem = pem_encode("CERTIFICATE", cert.der());
     Ok(IssuedCa {
-        cert_pem: pem_encode("CERTIFICATE", cert.der()),
+        bundle_pem: cert_pem.clone(),
+        cert_pem,
         cert_der: cert.der().to_vec(),
         key,
         external: false,

@@ -140,7 +140,7 @@ pub fn render(
     let kubeconfig = templates.render(
         CLUSTER_INFO_KUBECONFIG,
         context! {
-            ca_data => STANDARD.encode(ca.cert_pem.as_bytes()),
+            ca_data => STANDARD.encode(ca.bundle_pem.as_bytes()),
             server => model.server,
         },
     )?;

@@ -134,6 +134,8 @@ pub struct Model {
     pub leaves: Vec<LeafRow>,
     pub token_generation: u32,
     generations: BTreeMap<String, u32>,
+    /// `[pki.trust]` as the spec gives it (validated: holds each CA's current generation).
+    trust: BTreeMap<String, Vec<u32>>,
     /// What the cluster manifests, the kubelet configuration and `kubeseed join` need.
     pub cluster: ClusterValues,
 }
@@ -252,6 +254,7 @@ impl Model {
             leaves: leaves(spec),
             token_generation: spec.bootstrap_token.generation,
             generations: pki.generations.clone(),
+            trust: pki.trust.clone(),
             cluster: ClusterValues::from_spec(spec),
         }
     }
@@ -259,6 +262,16 @@ impl Model {
     /// The generation of an asset: `[pki.generations]`, default 1.
     pub fn generation(&self, asset: &str) -> u32 {
         self.generations.get(asset).copied().unwrap_or(1)
+    }
+
+    /// The generations a CA trusts besides its current one, ascending: their
+    /// certificates follow the current one in the CA's trust bundle (`[pki.trust]`).
+    pub fn other_trusted(&self, ca: &str) -> Vec<u32> {
+        let current = self.generation(ca);
+        self.trust
+            .get(ca)
+            .map(|list| list.iter().copied().filter(|g| *g != current).collect())
+            .unwrap_or_default()
     }
 }
 

@@ -260,7 +260,8 @@ pub fn render(
 ) -> Result<FileSet, RenderError> {
     let mut files = FileSet::new();
     for ca in pki.cas.values() {
-        add_pair(&mut files, ca.row.path, &ca.cert_pem, &ca.key)?;
+        // The trust bundle: the signing certificate first, so it pairs with the key.
+        add_pair(&mut files, ca.row.path, &ca.bundle_pem, &ca.key)?;
     }
     let ca = kubernetes_ca(pki)?;
     for leaf in &pki.leaves {
@@ -271,7 +272,7 @@ pub fn render(
                 let text = templates.render(
                     KUBECONFIG,
                     context! {
-                        ca_data => b64(ca.cert_pem.as_bytes()),
+                        ca_data => b64(ca.bundle_pem.as_bytes()),
                         server => model.server,
                         cluster => model.cluster_name,
                         user => leaf.row.cn,
@@ -297,7 +298,7 @@ pub fn render(
     let bootstrap = templates.render(
         KUBECONFIG,
         context! {
-            ca_data => b64(ca.cert_pem.as_bytes()),
+            ca_data => b64(ca.bundle_pem.as_bytes()),
             server => model.server,
             cluster => model.cluster_name,
             user => BOOTSTRAP_USER,

@@ -71,6 +71,9 @@ pub const DEFAULT_CA_VALIDITY: &str = "87600h";
 pub const DEFAULT_CERT_VALIDITY: &str = "8760h";
 /// Generation of an asset missing from `[pki.generations]`.
 pub const DEFAULT_GENERATION: u32 = 1;
+/// The most generations one CA's `[pki.trust]` entry may hold: old, current and next is
+/// already more than a rotation needs, and every one is in every bundle and kubeconfig.
+pub const MAX_TRUSTED_GENERATIONS: usize = 3;
 /// `bootstrap_token.generation`.
 pub const DEFAULT_TOKEN_GENERATION: u32 = 1;
 /// `bootstrap_token.usages`.
@@ -220,6 +223,10 @@ pub struct Pki {
     pub external_ca: Option<ExternalCa>,
     /// Only the keys the spec sets; see [`Pki::generation`] for the rest.
     pub generations: BTreeMap<String, u32>,
+    /// `[pki.trust]`: only the CAs the spec sets, each a list of the generations whose
+    /// certificates go into that CA's trust bundle, ascending, without duplicates, and
+    /// holding the CA's current generation; see [`Pki::trusted`] for the rest.
+    pub trust: BTreeMap<String, Vec<u32>>,
 }
 
 impl Pki {
@@ -229,6 +236,15 @@ impl Pki {
             .get(asset)
             .copied()
             .unwrap_or(DEFAULT_GENERATION)
+    }
+
+    /// The generations a CA (an asset id of [`model::CAS`]) trusts, ascending: its
+    /// `[pki.trust]` entry, or just its current generation when it has none.
+    pub fn trusted(&self, ca: &str) -> Vec<u32> {
+        match self.trust.get(ca) {
+            Some(list) => list.clone(),
+            None => vec![self.generation(ca)],
+        }
     }
 }
 
@@ -480,7 +496,11 @@ struct RawPki {
     extra_sans: Option<Vec<S<String>>>,
     external_ca: Option<S<RawExternalCa>>,
     generations: Option<BTreeMap<S<String>, S<i64>>>,
+    trust: Option<RawTrust>,
 }
+
+/// `[pki.trust]`: CA asset id → the generations it trusts, each with its span.
+type RawTrust = BTreeMap<S<String>, S<Vec<S<i64>>>>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
@@ -1465,6 +1485,8 @@ impl<'a> Check<'a> {
         }
 
         let generations = self.generations(raw.generations.unwrap_or_default(), controller_names);
+        let has_external_ca = matches!(&external_ca, Some(Some(_)));
+        let trust = self.trust(raw.trust.unwrap_or_default(), &generations, has_external_ca);
 
         let pki = match (
             algorithm,
@@ -1487,6 +1509,7 @@ impl<'a> Check<'a> {
                 extra_sans,
                 external_ca,
                 generations,
+                trust,
             }),
             _ => None,
         };
@@ -1546,6 +1569,112 @@ impl<'a> Check<'a> {
             }
             if let Some(generation) = self.generation_number(&value, &path) {
                 out.insert(key.into_inner(), generation);
+            }
+        }
+        out
+    }
+
+    /// `[pki.trust]`: for each CA, the generations its trust bundle holds during a CA
+    /// rotation. `generations` are the already checked `[pki.generations]` (an invalid
+    /// entry there is reported there and counts as the default here).
+    fn trust(
+        &mut self,
+        raw: RawTrust,
+        generations: &BTreeMap<String, u32>,
+        has_external_ca: bool,
+    ) -> BTreeMap<String, Vec<u32>> {
+        let cas: Vec<&str> = model::CAS.iter().map(|c| c.asset).collect();
+        let mut out = BTreeMap::new();
+        for (key, value) in raw {
+            let path = join_key("pki.trust", key.get_ref());
+            let name = key.get_ref().as_str();
+            if !cas.contains(&name) {
+                self.err(
+                    Some(key.span()),
+                    &path,
+                    format!("\"{name}\" is not a CA"),
+                    Some(format!(
+                        "[pki.trust] lists the generations each CA trusts; use one of {}",
+                        cas.join(", ")
+                    )),
+                );
+                continue;
+            }
+            let current = generations.get(name).copied().unwrap_or(DEFAULT_GENERATION);
+            let at = value.span();
+            let entries = value.into_inner();
+            if entries.is_empty() {
+                self.err(
+                    Some(at),
+                    &path,
+                    "the list is empty: a CA must trust at least its current generation".to_string(),
+                    Some(format!(
+                        "write {name} = [{current}], or remove the key to trust only the current generation"
+                    )),
+                );
+                continue;
+            }
+            let mut list: Vec<u32> = Vec::new();
+            let mut ok = true;
+            for (i, entry) in entries.iter().enumerate() {
+                let entry_path = format!("{path}[{i}]");
+                let Some(generation) = self.generation_number(entry, &entry_path) else {
+                    ok = false;
+                    continue;
+                };
+                if list.contains(&generation) {
+                    self.err(
+                        Some(entry.span()),
+                        &entry_path,
+                        format!("generation {generation} is listed twice"),
+                        Some("list each generation once".to_string()),
+                    );
+                    ok = false;
+                    continue;
+                }
+                list.push(generation);
+            }
+            if entries.len() > MAX_TRUSTED_GENERATIONS {
+                self.err(
+                    Some(at.clone()),
+                    &path,
+                    format!(
+                        "{} generations are trusted; at most {MAX_TRUSTED_GENERATIONS} are allowed",
+                        entries.len()
+                    ),
+                    Some("a rotation needs only the old and the new CA: drop the generations no node uses any more".to_string()),
+                );
+                ok = false;
+            }
+            if ok && !list.contains(&current) {
+                self.err(
+                    Some(at.clone()),
+                    &path,
+                    format!("does not include the current generation {current} (pki.generations.{name})"),
+                    Some(format!(
+                        "the CA that signs must be trusted: add {current}, e.g. {name} = [{}]",
+                        {
+                            let mut with: Vec<u32> = list.clone();
+                            with.push(current);
+                            with.sort_unstable();
+                            with.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                        }
+                    )),
+                );
+                ok = false;
+            }
+            if name == "ca" && has_external_ca && entries.len() > 1 {
+                self.err(
+                    Some(at),
+                    &path,
+                    "trusts more than one generation, but the Kubernetes CA comes from pki.external_ca".to_string(),
+                    Some("kubeseed cannot derive other generations of your own CA: remove the key (or write ca = [1]) and rotate the external CA yourself".to_string()),
+                );
+                ok = false;
+            }
+            if ok {
+                list.sort_unstable();
+                out.insert(key.into_inner(), list);
             }
         }
         out
@@ -3667,6 +3796,155 @@ not_before = "2026-11-25T00:00:00Z"
             "pki.generations.ca",
             "invalid type: float `1.5`, expected an integer",
         );
+    }
+
+    /// BASE with `ca = 1` (line 33) replaced by `generations` and a `[pki.trust]` table
+    /// holding `trust` appended; returns the text and the line of `trust`'s first line.
+    fn with_trust(generations: &str, trust: &str) -> (String, usize) {
+        let text = edit(&[(33, generations)]);
+        let line = text.lines().count() + 2;
+        (format!("{text}[pki.trust]\n{trust}\n"), line)
+    }
+
+    #[test]
+    fn trust_lists_generations_per_ca() {
+        // Absent: each CA trusts its current generation only.
+        let spec = parse_ok(BASE).spec;
+        assert!(spec.pki.trust.is_empty());
+        assert_eq!(spec.pki.trusted("ca"), vec![1]);
+        // Written: sorted; the current generation may be the old or the new one.
+        let (text, _) = with_trust(
+            "ca = 2",
+            "ca = [2, 1]\netcd-ca = [1, 2]\nfront-proxy-ca = [1]",
+        );
+        let spec = parse_ok(&text).spec;
+        assert_eq!(spec.pki.trusted("ca"), vec![1, 2]);
+        assert_eq!(spec.pki.trusted("etcd-ca"), vec![1, 2]);
+        assert_eq!(spec.pki.trusted("front-proxy-ca"), vec![1]);
+        let (text, _) = with_trust("etcd-ca = 3", "etcd-ca = [1, 2, 3]");
+        assert_eq!(parse_ok(&text).spec.pki.trusted("etcd-ca"), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn trust_unknown_key() {
+        let (text, line) = with_trust("ca = 1", "apiserver = [1, 2]");
+        let p = only_error(
+            &text,
+            Some(line),
+            "pki.trust.apiserver",
+            "\"apiserver\" is not a CA",
+        );
+        assert_eq!(
+            hint(&p),
+            "[pki.trust] lists the generations each CA trusts; use one of ca, front-proxy-ca, etcd-ca"
+        );
+    }
+
+    #[test]
+    fn trust_empty_list() {
+        let (text, line) = with_trust("etcd-ca = 2", "etcd-ca = []");
+        let p = only_error(
+            &text,
+            Some(line),
+            "pki.trust.etcd-ca",
+            "the list is empty: a CA must trust at least its current generation",
+        );
+        assert_eq!(
+            hint(&p),
+            "write etcd-ca = [2], or remove the key to trust only the current generation"
+        );
+    }
+
+    #[test]
+    fn trust_invalid_or_duplicated_generation() {
+        let (text, line) = with_trust("ca = 1", "ca = [1, 0]");
+        let p = only_error(
+            &text,
+            Some(line),
+            "pki.trust.ca[1]",
+            "0 is not a valid generation",
+        );
+        assert_eq!(
+            hint(&p),
+            "generations start at 1 (the default); increase the number to re-key"
+        );
+        let (text, line) = with_trust("ca = 1", "ca = [1, 2, 1]");
+        let p = only_error(
+            &text,
+            Some(line),
+            "pki.trust.ca[2]",
+            "generation 1 is listed twice",
+        );
+        assert_eq!(hint(&p), "list each generation once");
+        let (text, line) = with_trust("ca = 1", "ca = [1, \"2\"]");
+        only_error(
+            &text,
+            Some(line),
+            "pki.trust.ca[1]",
+            "invalid type: string \"2\", expected an integer",
+        );
+    }
+
+    #[test]
+    fn trust_must_hold_the_current_generation() {
+        let (text, line) = with_trust("ca = 1\nfront-proxy-ca = 3", "front-proxy-ca = [1, 2]");
+        let p = only_error(
+            &text,
+            Some(line),
+            "pki.trust.front-proxy-ca",
+            "does not include the current generation 3 (pki.generations.front-proxy-ca)",
+        );
+        assert_eq!(
+            hint(&p),
+            "the CA that signs must be trusted: add 3, e.g. front-proxy-ca = [1, 2, 3]"
+        );
+        // The default generation counts as current.
+        let (text, line) = with_trust("ca = 1", "etcd-ca = [2]");
+        only_error(
+            &text,
+            Some(line),
+            "pki.trust.etcd-ca",
+            "does not include the current generation 1 (pki.generations.etcd-ca)",
+        );
+    }
+
+    #[test]
+    fn trust_at_most_three_generations() {
+        let (text, line) = with_trust("ca = 4", "ca = [1, 2, 3, 4]");
+        let p = only_error(
+            &text,
+            Some(line),
+            "pki.trust.ca",
+            "4 generations are trusted; at most 3 are allowed",
+        );
+        assert_eq!(
+            hint(&p),
+            "a rotation needs only the old and the new CA: drop the generations no node uses any more"
+        );
+    }
+
+    #[test]
+    fn trust_of_an_external_ca() {
+        let external = r#"external_ca = { cert = "ca.crt", key = "ca.key" }"#;
+        let text = format!("{}[pki.trust]\nca = [1, 2]\n", edit(&[(30, external)]));
+        let line = text.lines().count();
+        let p = only_error(
+            &text,
+            Some(line),
+            "pki.trust.ca",
+            "trusts more than one generation, but the Kubernetes CA comes from pki.external_ca",
+        );
+        assert_eq!(
+            hint(&p),
+            "kubeseed cannot derive other generations of your own CA: remove the key (or write ca = [1]) and rotate the external CA yourself"
+        );
+        // One generation, and the other CAs' rotation, are fine with an external CA.
+        let text = format!(
+            "{}[pki.trust]\nca = [1]\netcd-ca = [1, 2]\n",
+            edit(&[(30, external)])
+        );
+        let spec = parse_ok(&text).spec;
+        assert_eq!(spec.pki.trusted("etcd-ca"), vec![1, 2]);
     }
 
     // --- [bootstrap_token] -------------------------------------------------------------------

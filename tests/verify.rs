@@ -619,3 +619,69 @@ fn node_bundles_agree_with_their_sources() {
         &["nodes/cp-0/rootfs/etc/kubernetes/pki/etcd/server.key: differs from pki/etcd/cp-0/server.key"],
     );
 }
+
+// --- trust bundles ([pki.trust], CA rotation) ------------------------------------------------
+
+/// Each step of a rotation whose bundles hold two CA generations passes, even strict.
+#[test]
+fn renders_with_two_ca_generations_in_the_bundles_pass_even_strict() {
+    for extra in [
+        "[pki.trust]\nca = [1, 2]\netcd-ca = [1, 2]\nfront-proxy-ca = [1, 2]",
+        "[pki.generations]\nca = 2\netcd-ca = 2\nfront-proxy-ca = 2\n\
+         [pki.trust]\nca = [1, 2]\netcd-ca = [1, 2]\nfront-proxy-ca = [1, 2]",
+    ] {
+        let (_ws, out) = render(&spec("ecdsa-p256", extra, &token_60_days()), SEED_A);
+        assert_clean(&out);
+        assert!(verify(&out, &["--strict"]).status.success(), "{extra}");
+        assert_eq!(
+            fs::read_to_string(out.join("pki/ca.crt"))
+                .unwrap()
+                .matches("BEGIN CERTIFICATE")
+                .count(),
+            2
+        );
+    }
+}
+
+/// A bundle may only hold self-signed CAs: a leaf appended to it is named.
+#[test]
+fn a_leaf_in_a_ca_bundle_is_caught() {
+    let (_t, dir) = copy_of_base();
+    let mut bundle = fs::read(dir.join("pki/etcd/ca.crt")).unwrap();
+    bundle.extend(fs::read(dir.join("pki/apiserver-etcd-client.crt")).unwrap());
+    fs::write(dir.join("pki/etcd/ca.crt"), bundle).unwrap();
+    reindex(&dir);
+    let (errors, _) = json_findings(&dir);
+    for want in [
+        "pki/etcd/ca.crt (certificate 2 of the bundle): not a CA: basicConstraints CA:TRUE is missing",
+        "pki/etcd/ca.crt (certificate 2 of the bundle): key usage lacks keyCertSign",
+    ] {
+        assert!(errors.iter().any(|e| e == want), "{want} not in {errors:?}");
+    }
+    assert!(
+        errors.iter().all(|e| e.starts_with("pki/etcd/ca.crt")
+            || (e.starts_with("nodes/") && e.ends_with(": differs from pki/etcd/ca.crt"))),
+        "{errors:?}"
+    );
+}
+
+/// Embedded CA data must be the whole bundle: a kubeconfig that kept only the signing CA
+/// would stop trusting the other generation mid-rotation.
+#[test]
+fn a_kubeconfig_with_part_of_the_bundle_is_caught() {
+    let extra = "[pki.trust]\nca = [1, 2]";
+    let (_ws, dir) = render(&spec("ecdsa-p256", extra, &token_60_days()), SEED_A);
+    let bundle = fs::read_to_string(dir.join("pki/ca.crt")).unwrap();
+    let first_end = bundle.find("-----END CERTIFICATE-----\n").unwrap() + 26;
+    let conf = dir.join("kubeconfig/admin.conf");
+    let text = fs::read_to_string(&conf).unwrap().replace(
+        &STANDARD.encode(bundle.as_bytes()),
+        &STANDARD.encode(&bundle.as_bytes()[..first_end]),
+    );
+    fs::write(&conf, text).unwrap();
+    reindex(&dir);
+    assert_errors(
+        &dir,
+        &["kubeconfig/admin.conf: certificate-authority-data is not pki/ca.crt"],
+    );
+}

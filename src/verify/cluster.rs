@@ -12,7 +12,7 @@ use base64::Engine;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use super::pki::{pem_cert_der, Facts, CA};
+use super::pki::{pem_certs_der, Facts, CA};
 use super::{yaml, Report, Tree, WARN_WITHIN};
 use crate::jws;
 
@@ -129,12 +129,18 @@ pub fn check(
     check_cluster_info(tree, token.as_ref(), reference, facts, report);
 }
 
-/// `certificate-authority-data` is `pki/ca.crt` (compared as certificates).
+/// `certificate-authority-data` is `pki/ca.crt` (compared as certificates):
+/// the whole trust bundle, in order, so a client keeps trusting every CA the
+/// bundle holds during a CA rotation.
 fn check_ca_data(report: &mut Report, path: &str, pem: &[u8], facts: &Facts) {
-    match pem_cert_der(pem) {
+    match pem_certs_der(pem) {
         Err(e) => report.error(path, format!("certificate-authority-data: {e}")),
-        Ok(der) => {
-            if facts.ca_der.as_ref().is_some_and(|ca| *ca != der) {
+        Ok(ders) => {
+            let differs = match &facts.ca_bundle {
+                Some(bundle) => *bundle != ders,
+                None => facts.ca_der.as_ref().is_some_and(|ca| *ca != ders[0]),
+            };
+            if differs {
                 report.error(path, format!("certificate-authority-data is not {CA}"));
             }
         }

@@ -32,8 +32,11 @@ const ETCD_CA: &str = "pki/etcd/ca.crt";
 pub struct Facts {
     /// Controller names: `pki/etcd/<name>/` and `control-plane/<name>/` directories.
     pub controllers: BTreeSet<String>,
-    /// DER of `pki/ca.crt`, when it parses.
+    /// DER of `pki/ca.crt`'s first (signing) certificate, when it parses.
     pub ca_der: Option<Vec<u8>>,
+    /// DER of every certificate of `pki/ca.crt` (the trust bundle), in order,
+    /// when they all parse.
+    pub ca_bundle: Option<Vec<Vec<u8>>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -69,6 +72,30 @@ fn role(path: &str) -> Option<Role> {
             }
         }
     })
+}
+
+/// The DER of every PEM certificate in `bytes`, in order: a CA file is a
+/// trust bundle, the signing certificate first (`[pki.trust]`). Anything
+/// that is not a CERTIFICATE block, or no block at all, is an error.
+pub fn pem_certs_der(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let mut out = Vec::new();
+    for pem in x509_parser::pem::Pem::iter_from_buffer(bytes) {
+        let pem = pem.map_err(|_| {
+            if out.is_empty() {
+                "not a PEM certificate".to_string()
+            } else {
+                format!("PEM block {} is not readable", out.len() + 1)
+            }
+        })?;
+        if pem.label != "CERTIFICATE" {
+            return Err(format!("PEM block is {:?}, not CERTIFICATE", pem.label));
+        }
+        out.push(pem.contents);
+    }
+    if out.is_empty() {
+        return Err("not a PEM certificate".into());
+    }
+    Ok(out)
 }
 
 /// The DER of the first PEM certificate in `bytes`.
@@ -148,6 +175,29 @@ pub fn check(
             .map(|(_, d, _)| d.clone())
     };
     facts.ca_der = der_of(CA);
+    facts.ca_bundle = tree.bytes(CA).and_then(|b| pem_certs_der(b).ok());
+
+    // A CA file is a trust bundle: the first certificate signs (it is the one
+    // checked above and below, with the key beside it); every other one must
+    // be a self-signed CA too, as a previous or next generation of it is.
+    for ca in CAS {
+        let path = format!("{}.crt", ca.path);
+        let Some(bytes) = tree.bytes(&path) else {
+            continue;
+        };
+        match pem_certs_der(bytes) {
+            Err(e) => report.error(path.clone(), e),
+            Ok(bundle) => {
+                for (i, der) in bundle.iter().enumerate().skip(1) {
+                    let label = format!("{path} (certificate {} of the bundle)", i + 1);
+                    check_cert(report, &label, der, Profile::Ca, "", None, now);
+                    if bundle[..i].contains(der) {
+                        report.error(label, "repeats an earlier certificate of the bundle");
+                    }
+                }
+            }
+        }
+    }
 
     for (path, der, role) in &certs {
         match role {

@@ -36,6 +36,15 @@ impl EtcdCluster {
     /// Starts one member per controller at `<address>:2379/2380` with the certificates under
     /// `<out>/pki`, and waits until every member reports healthy.
     pub fn start(out: &Path, controllers: &[Controller]) -> EtcdCluster {
+        let pkis = vec![out.join("pki"); controllers.len()];
+        EtcdCluster::start_mixed(&pkis, controllers)
+    }
+
+    /// Like [`EtcdCluster::start`], but member `i` runs on the `pki/` directory `pkis[i]`:
+    /// members at different steps of a CA rotation. The health check and
+    /// [`EtcdCluster::etcdctl`] use `pkis[0]`'s CA bundle and clients.
+    pub fn start_mixed(pkis: &[PathBuf], controllers: &[Controller]) -> EtcdCluster {
+        assert_eq!(pkis.len(), controllers.len(), "one pki/ per member");
         let lock = MachineLock::acquire("etcd-ports", Duration::from_secs(300));
         for c in controllers {
             for port in [CLIENT_PORT, PEER_PORT] {
@@ -52,7 +61,6 @@ impl EtcdCluster {
             .prefix("kubeseed-etcd-")
             .tempdir()
             .expect("etcd data dir");
-        let pki = out.join("pki");
         let initial_cluster: Vec<String> = controllers
             .iter()
             .map(|c| format!("{}=https://{}:{PEER_PORT}", c.name, c.address))
@@ -63,11 +71,11 @@ impl EtcdCluster {
                 .iter()
                 .map(|c| format!("https://{}:{CLIENT_PORT}", c.address))
                 .collect(),
-            pki: pki.clone(),
+            pki: pkis[0].clone(),
             _data: data,
             _lock: lock,
         };
-        for c in controllers {
+        for (c, pki) in controllers.iter().zip(pkis) {
             let dir = cluster._data.path();
             let log = dir.join(format!("{}.log", c.name));
             let own = |f: &str| pki.join(format!("etcd/{}/{f}", c.name));
@@ -166,6 +174,12 @@ impl EtcdCluster {
     /// Runs `etcdctl` (API v3) against `endpoints` as the client whose pair is
     /// `<out>/pki/<client>.{crt,key}`, trusting the etcd CA.
     pub fn etcdctl(&self, endpoints: &str, client: &str, args: &[&str]) -> Run {
+        self.etcdctl_with(endpoints, &self.pki, client, args)
+    }
+
+    /// [`EtcdCluster::etcdctl`] with the CA bundle and client pair of another `pki/`
+    /// directory (another step of a CA rotation).
+    pub fn etcdctl_with(&self, endpoints: &str, pki: &Path, client: &str, args: &[&str]) -> Run {
         let mut cmd = Command::new(common::etcdctl());
         cmd.env_clear()
             .env("ETCDCTL_API", "3")
@@ -180,11 +194,11 @@ impl EtcdCluster {
                 "3s",
             ])
             .arg("--cacert")
-            .arg(self.pki.join("etcd/ca.crt"))
+            .arg(pki.join("etcd/ca.crt"))
             .arg("--cert")
-            .arg(self.pki.join(format!("{client}.crt")))
+            .arg(pki.join(format!("{client}.crt")))
             .arg("--key")
-            .arg(self.pki.join(format!("{client}.key")))
+            .arg(pki.join(format!("{client}.key")))
             .args(args);
         common::run(&mut cmd)
     }
