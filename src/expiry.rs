@@ -78,7 +78,8 @@ pub struct Report {
     pub token: Option<Token>,
 }
 
-const TOKEN_SECRET_PATH: &str = "manifests/bootstrap-token-secret.yaml";
+/// How the output names the token Secret's file when there is none.
+const TOKEN_SECRET_PATH: &str = "manifests/bootstrap-token-<id>.yaml";
 const NOT_OURS: &str = "pass a directory written by `kubeseed render`";
 
 /// Reads the certificates and the token of a rendered directory.
@@ -158,7 +159,10 @@ pub fn inspect(dir: &Path) -> Result<Report, ExpiryError> {
             })
             .map(|(name, _, _)| name.clone());
     }
-    let token = read_token(&dir.join(TOKEN_SECRET_PATH))?;
+    let token = match token_secret_file(dir) {
+        Some(path) => read_token(&path)?,
+        None => None,
+    };
     Ok(Report {
         certificates,
         authorities,
@@ -286,6 +290,18 @@ fn client_certificates(path: &Path, text: &str) -> Result<Vec<Vec<u8>>, ExpiryEr
 
 /// `token-id` and `expiration` from the Secret's `data` (base64), if the file exists. The
 /// `token-secret` line is never decoded.
+/// The token Secret's file (`manifests/bootstrap-token-<id>.yaml`), the first by name if
+/// a hand-edited directory has several.
+fn token_secret_file(dir: &Path) -> Option<std::path::PathBuf> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("manifests"))
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| crate::manifests::secret_token_id(&format!("manifests/{n}")).is_some())
+        .collect();
+    names.sort();
+    names.first().map(|n| dir.join("manifests").join(n))
+}
+
 fn read_token(path: &Path) -> Result<Option<Token>, ExpiryError> {
     if !path.exists() {
         return Ok(None);

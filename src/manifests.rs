@@ -26,6 +26,25 @@ use crate::render::{RenderError, Templates};
 use crate::spec::TokenUsage;
 
 pub const SECRET: &str = "manifests/bootstrap-token-secret.yaml";
+
+/// Where the Secret is written: named for its token id (public: it is also the Secret's
+/// name), so rotating the token shows in `plan` as the old Secret removed and a new one
+/// added, and `kubectl apply --prune` removes the old one.
+pub fn secret_path(token_id: &str) -> String {
+    format!("manifests/bootstrap-token-{token_id}.yaml")
+}
+
+/// The token id that a Secret file's path names, if `path` is such a file.
+pub fn secret_token_id(path: &str) -> Option<&str> {
+    path.strip_prefix("manifests/bootstrap-token-")?
+        .strip_suffix(".yaml")
+        .filter(|id| {
+            id.len() == 6
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
 pub const CLUSTER_INFO: &str = "manifests/cluster-info-configmap.yaml";
 pub const CLUSTER_INFO_ROLE: &str = "manifests/bootstrap-signer-clusterinfo-role.yaml";
 pub const CLUSTER_INFO_ROLE_BINDING: &str =
@@ -181,7 +200,10 @@ pub fn render(
     }
 
     let secret = templates.render(SECRET, secret_context(model, token))?;
-    files.insert(SECRET, File::secret(Kind::Manifest, secret))?;
+    files.insert(
+        &secret_path(&token.id),
+        File::secret(Kind::Manifest, secret),
+    )?;
     Ok(files)
 }
 

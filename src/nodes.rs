@@ -310,7 +310,7 @@ mod tests {
         add("config/10-kubeseed.conf", false);
         add("manifests/cluster-info-configmap.yaml", false);
         add("manifests/data/cluster-configuration.yaml", false);
-        add("manifests/bootstrap-token-secret.yaml", true);
+        add("manifests/bootstrap-token-abcdef.yaml", true);
         for c in controllers {
             for pair in ["server", "peer"] {
                 add(&format!("pki/etcd/{c}/{pair}.crt"), false);

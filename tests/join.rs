@@ -3,6 +3,8 @@
 //! `render` writes, it writes no file, and neither it nor `render` prints a
 //! secret it should not.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -89,7 +91,7 @@ fn rendered_token(out: &Path) -> String {
 
 /// The token in the rendered Secret (`data`, base64).
 fn secret_token(out: &Path) -> String {
-    let text = fs::read_to_string(out.join("manifests/bootstrap-token-secret.yaml")).unwrap();
+    let text = fs::read_to_string(out.join(common::token_secret_path(out))).unwrap();
     let value = |key: &str| {
         let b64 = text
             .lines()

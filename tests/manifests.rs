@@ -364,7 +364,14 @@ fn rules(obj: &Value) -> Value {
     obj["rules"].clone()
 }
 
-const SECRET: &str = "manifests/bootstrap-token-secret.yaml";
+/// The Secret's file is named for the token id, which the test seed fixes.
+fn secret_file() -> &'static str {
+    static PATH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let seed = kubeseed::derive::Seed::from_hex(SEED).unwrap();
+        kubeseed::manifests::secret_path(&seed.bootstrap_token(1).unwrap().id)
+    });
+    PATH.as_str()
+}
 const CLUSTER_INFO: &str = "manifests/cluster-info-configmap.yaml";
 
 #[test]
@@ -420,7 +427,7 @@ fn every_manifest_is_the_exact_object() {
             )
         })
         .collect();
-    let secret = &m[SECRET];
+    let secret = &m[secret_file()];
     let id = unb64(&secret["data"]["token-id"]);
     let rbac = "rbac.authorization.k8s.io/v1";
     let want = |a: &str, k: &str, n: &str, name: &str| {
@@ -433,7 +440,7 @@ fn every_manifest_is_the_exact_object() {
     };
     #[rustfmt::skip]
     let expected: BTreeMap<&str, _> = [
-        (SECRET, want("v1", "Secret", "kube-system", &format!("bootstrap-token-{id}"))),
+        (secret_file(), want("v1", "Secret", "kube-system", &format!("bootstrap-token-{id}"))),
         (CLUSTER_INFO, want("v1", "ConfigMap", "kube-public", "cluster-info")),
         ("manifests/bootstrap-signer-clusterinfo-role.yaml", want(rbac, "Role", "kube-public", "kubeadm:bootstrap-signer-clusterinfo")),
         ("manifests/bootstrap-signer-clusterinfo-rolebinding.yaml", want(rbac, "RoleBinding", "kube-public", "kubeadm:bootstrap-signer-clusterinfo")),
@@ -667,7 +674,7 @@ fn cluster_info_signature_verifies_in_python() {
         let dir = tempfile::tempdir().unwrap();
         let out = render(dir.path(), &spec);
         let cm = k.parse(&out.join(CLUSTER_INFO));
-        let secret = k.parse(&out.join(SECRET));
+        let secret = k.parse(&out.join(secret_file()));
         let (key, jws) = python_jws(dir.path(), &cm, &secret);
         assert_eq!(cm["data"][&key].as_str(), Some(jws.as_str()), "{name}");
         // The header is exactly upstream's, for this token id.
@@ -707,7 +714,7 @@ fn secret_modes_kinds_and_token_agree() {
             continue;
         }
         let on_disk = fs::metadata(out.join(path)).unwrap().permissions().mode() & 0o777;
-        let credential = path == SECRET
+        let credential = path == secret_file()
             || path.starts_with("kubeconfig/")
             || path.ends_with(".key")
             || path.ends_with("/encryption-config.yaml")
@@ -733,7 +740,7 @@ fn secret_modes_kinds_and_token_agree() {
 
     // The Secret's token is the one the kubelet bootstraps with.
     let k = Kubectl::new();
-    let secret = k.parse(&out.join(SECRET));
+    let secret = k.parse(&out.join(secret_file()));
     let token = format!(
         "{}.{}",
         unb64(&secret["data"]["token-id"]),
@@ -840,7 +847,7 @@ fn no_signing_usage_no_signature() {
     let (base, off, _, _) = switch(
         "usages = [\"authentication\", \"signing\"]",
         "usages = [\"authentication\"]",
-        &[CLUSTER_INFO, SECRET],
+        &[CLUSTER_INFO, secret_file()],
     );
     let keys = |m: &BTreeMap<String, Value>, f: &str| -> Vec<String> {
         m[f]["data"].as_object().unwrap().keys().cloned().collect()
@@ -850,9 +857,9 @@ fn no_signing_usage_no_signature() {
         off[CLUSTER_INFO]["data"]["kubeconfig"],
         base[CLUSTER_INFO]["data"]["kubeconfig"]
     );
-    let mut expected = keys(&base, SECRET);
+    let mut expected = keys(&base, secret_file());
     expected.retain(|k| k != "usage-bootstrap-signing");
-    assert_eq!(keys(&off, SECRET), expected);
+    assert_eq!(keys(&off, secret_file()), expected);
 }
 
 #[test]
@@ -860,10 +867,10 @@ fn no_authentication_usage() {
     let (base, off, _, _) = switch(
         "usages = [\"authentication\", \"signing\"]",
         "usages = [\"signing\"]",
-        &[SECRET],
+        &[secret_file()],
     );
     let keys = |m: &BTreeMap<String, Value>| -> Vec<String> {
-        m[SECRET]["data"]
+        m[secret_file()]["data"]
             .as_object()
             .unwrap()
             .keys()
@@ -873,7 +880,10 @@ fn no_authentication_usage() {
     let mut expected = keys(&base);
     expected.retain(|k| k != "usage-bootstrap-authentication");
     assert_eq!(keys(&off), expected);
-    assert_eq!(off[SECRET]["data"]["usage-bootstrap-signing"], b64("true"));
+    assert_eq!(
+        off[secret_file()]["data"]["usage-bootstrap-signing"],
+        b64("true")
+    );
 }
 
 const GROUP_BINDINGS: [&str; 5] = [
@@ -893,7 +903,7 @@ fn bootstrap_subjects(m: &BTreeMap<String, Value>, file: &str) -> Vec<(String, S
 #[test]
 fn extra_groups_are_the_bindings_subjects() {
     let mut expect: Vec<&str> = GROUP_BINDINGS.to_vec();
-    expect.push(SECRET);
+    expect.push(secret_file());
     let (_, two, _, _) = switch(
         &format!("extra_groups = [\"{DEFAULT_GROUP}\"]"),
         "extra_groups = [\"system:bootstrappers:workers\", \"system:bootstrappers:gpu\"]",
@@ -907,7 +917,7 @@ fn extra_groups_are_the_bindings_subjects() {
         );
     }
     assert_eq!(
-        unb64(&two[SECRET]["data"]["auth-extra-groups"]),
+        unb64(&two[secret_file()]["data"]["auth-extra-groups"]),
         "system:bootstrappers:workers,system:bootstrappers:gpu"
     );
 
@@ -923,7 +933,9 @@ fn extra_groups_are_the_bindings_subjects() {
             "{f}"
         );
     }
-    assert!(none[SECRET]["data"].get("auth-extra-groups").is_none());
+    assert!(none[secret_file()]["data"]
+        .get("auth-extra-groups")
+        .is_none());
 }
 
 #[test]

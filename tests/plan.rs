@@ -426,23 +426,30 @@ fn an_extra_san_changes_the_apiserver_cert_and_kubeadm_config_not_the_key() {
 
 #[test]
 fn rotating_the_token_changes_only_files_that_carry_it() {
-    // The Secret, the bootstrap kubeconfig (the token itself) and cluster-info (the JWS,
-    // keyed by the token, named by its id).
+    // The old Secret goes and the new one comes (each file is named for its token id), the
+    // bootstrap kubeconfig (the token itself) and cluster-info (the JWS, keyed by the token,
+    // named by its id) change.
+    let seed = kubeseed::derive::Seed::from_hex(TEST_SEED_HEX).unwrap();
+    let secret = |generation| {
+        kubeseed::manifests::secret_path(&seed.bootstrap_token(generation).unwrap().id)
+    };
+    let (old, new) = (secret(1), secret(2));
+    assert_ne!(old, new);
     let text = scenario_with_nodes(
         &edited("generation = 1", "generation = 2"),
         &[
             ('~', "index.json"),
             ('~', "kubeconfig/bootstrap-kubelet.conf"),
-            ('~', "manifests/bootstrap-token-secret.yaml"),
+            ('-', &old),
+            ('+', &new),
             ('~', "manifests/cluster-info-configmap.yaml"),
         ],
         // Every node, workers included, carries the bootstrap kubeconfig.
         &[(&ALL_NODES, &["/etc/kubernetes/bootstrap-kubelet.conf"])],
         &[],
     );
-    assert!(text.contains(
-        "\n~ manifests/bootstrap-token-secret.yaml (secret: content changed, not shown)\n"
-    ));
+    assert!(text.contains(&format!("\n- {old} (secret)\n")), "{text}");
+    assert!(text.contains(&format!("\n+ {new} (secret)\n")), "{text}");
     assert!(text.contains("\n~ manifests/cluster-info-configmap.yaml\n    --- a/"));
 }
 

@@ -156,7 +156,7 @@ fn secrets_of(dir: &Path) -> Vec<String> {
             }
         }
     }
-    let secret = fs::read_to_string(dir.join("manifests/bootstrap-token-secret.yaml")).unwrap();
+    let secret = fs::read_to_string(dir.join(common::token_secret_path(dir))).unwrap();
     let b64 = secret
         .lines()
         .find_map(|l| l.trim().strip_prefix("token-secret: "))
@@ -413,10 +413,11 @@ fn a_bootstrap_token_that_is_not_the_secrets_is_caught() {
     let forged = format!("    token: {id}.0000000000000000");
     fs::write(&p, text.replace(line, &forged)).unwrap();
     reindex(&dir);
-    assert_errors(
-        &dir,
-        &["kubeconfig/bootstrap-kubelet.conf: token does not match manifests/bootstrap-token-secret.yaml"],
+    let want = format!(
+        "kubeconfig/bootstrap-kubelet.conf: token does not match {}",
+        common::token_secret_path(&dir)
     );
+    assert_errors(&dir, &[want.as_str()]);
 }
 
 #[test]
@@ -509,17 +510,16 @@ fn strict_fails_on_a_token_that_never_expires() {
     let (_ws, out) = render(&spec("ecdsa-p256", "", ""), SEED_A);
     let run = verify(&out, &[]);
     assert!(run.status.success(), "{}", run.stdout);
-    let warning =
-        "warning: manifests/bootstrap-token-secret.yaml: the bootstrap token never expires";
-    assert!(run.stdout.contains(warning), "{}", run.stdout);
+    let secret = common::token_secret_path(&out);
+    let warning = format!("warning: {secret}: the bootstrap token never expires");
+    assert!(run.stdout.contains(&warning), "{}", run.stdout);
     let strict = verify(&out, &["--strict"]);
     assert_eq!(strict.status.code(), Some(1));
-    assert!(strict.stdout.contains(warning));
+    assert!(strict.stdout.contains(&warning));
     let (errors, warnings) = json_findings(&out);
     assert!(errors.is_empty());
     assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(warnings[0]
-        .starts_with("manifests/bootstrap-token-secret.yaml: the bootstrap token never expires"));
+    assert!(warnings[0].starts_with(&format!("{secret}: the bootstrap token never expires")));
 }
 
 #[test]

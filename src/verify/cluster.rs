@@ -16,7 +16,8 @@ use super::pki::{pem_certs_der, Facts, CA};
 use super::{yaml, Report, Tree, WARN_WITHIN};
 use crate::jws;
 
-pub const SECRET: &str = "manifests/bootstrap-token-secret.yaml";
+/// How findings name the Secret's file when there is not exactly one.
+const SECRET_FILES: &str = "manifests/bootstrap-token-<id>.yaml";
 pub const CLUSTER_INFO: &str = "manifests/cluster-info-configmap.yaml";
 pub const BOOTSTRAP: &str = "kubeconfig/bootstrap-kubelet.conf";
 
@@ -149,6 +150,8 @@ fn check_ca_data(report: &mut Report, path: &str, pem: &[u8], facts: &Facts) {
 
 /// The token as the Secret holds it.
 struct Token {
+    /// The Secret's file.
+    path: String,
     id: String,
     secret: Zeroizing<String>,
     signing: bool,
@@ -166,16 +169,38 @@ fn check_token(
     now: OffsetDateTime,
     report: &mut Report,
 ) -> Option<Token> {
-    let Some(bytes) = tree.bytes(SECRET) else {
-        report.error(SECRET, "missing");
+    let files: Vec<&String> = tree
+        .files
+        .keys()
+        .filter(|p| crate::manifests::secret_token_id(p).is_some())
+        .collect();
+    let path = match files.as_slice() {
+        [one] => one.to_string(),
+        [] => {
+            report.error(SECRET_FILES, "missing: no bootstrap-token Secret");
+            return None;
+        }
+        _ => {
+            report.error(
+                SECRET_FILES,
+                format!(
+                    "{} bootstrap-token Secrets; a render has exactly one",
+                    files.len()
+                ),
+            );
+            return None;
+        }
+    };
+    let Some(bytes) = tree.bytes(path.as_str()) else {
+        report.error(path.as_str(), "missing");
         return None;
     };
     let Ok(text) = std::str::from_utf8(bytes) else {
-        report.error(SECRET, "not UTF-8");
+        report.error(path.as_str(), "not UTF-8");
         return None;
     };
     let Some(data) = yaml::top_mapping(text, "data") else {
-        report.error(SECRET, "no data");
+        report.error(path.as_str(), "no data");
         return None;
     };
     let value = |key: &str| -> Option<Zeroizing<String>> {
@@ -184,43 +209,46 @@ fn check_token(
         String::from_utf8(b).ok().map(Zeroizing::new)
     };
     if yaml::scalar(text, "type").ok().as_deref() != Some("bootstrap.kubernetes.io/token") {
-        report.error(SECRET, "type is not bootstrap.kubernetes.io/token");
+        report.error(path.as_str(), "type is not bootstrap.kubernetes.io/token");
     }
     let id = value("token-id").map(|s| s.to_string());
     let secret = value("token-secret");
     let (Some(id), Some(secret)) = (id, secret) else {
         report.error(
-            SECRET,
+            path.as_str(),
             "token-id or token-secret is missing or not base64 text",
         );
         return None;
     };
     if !is_token_part(&id, 6) {
-        report.error(SECRET, "token-id is not 6 characters of [a-z0-9]");
+        report.error(path.as_str(), "token-id is not 6 characters of [a-z0-9]");
         return None;
     }
     if !is_token_part(&secret, 16) {
-        report.error(SECRET, "token-secret is not 16 characters of [a-z0-9]");
+        report.error(
+            path.as_str(),
+            "token-secret is not 16 characters of [a-z0-9]",
+        );
     }
     let name = yaml::scalar(text, "name").unwrap_or_default();
     if name != format!("bootstrap-token-{id}") {
         report.error(
-            SECRET,
+            path.as_str(),
             format!("name {name:?} is not bootstrap-token-{id} (its token-id)"),
         );
     }
     match value("expiration") {
         None => report.warn(
-            SECRET,
+            path.as_str(),
             "the bootstrap token never expires (no expiration); set bootstrap_token.expires",
         ),
         Some(t) => match OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339) {
             Err(_) => report.error(
-                SECRET,
+                path.as_str(),
                 "expiration is not an RFC 3339 time (the API server treats the token as expired)",
             ),
             Ok(t) if t <= now => report.warn(
-                SECRET,
+                path.as_str(),
                 format!(
                     "the bootstrap token expired at {}; nodes cannot join with it",
                     t.format(&time::format_description::well_known::Rfc3339)
@@ -228,7 +256,7 @@ fn check_token(
                 ),
             ),
             Ok(t) if t - now <= WARN_WITHIN => report.warn(
-                SECRET,
+                path.as_str(),
                 format!(
                     "the bootstrap token expires within {} days",
                     (t - now).whole_days()
@@ -243,12 +271,13 @@ fn check_token(
         match &kc.token {
             None => report.error(BOOTSTRAP, "no token"),
             Some(t) if t.as_bytes() != full.as_bytes() => {
-                report.error(BOOTSTRAP, format!("token does not match {SECRET}"))
+                report.error(BOOTSTRAP, format!("token does not match {path}"))
             }
             Some(_) => {}
         }
     }
     Some(Token {
+        path,
         id,
         secret,
         signing,
@@ -301,7 +330,13 @@ fn check_cluster_info(
             continue;
         };
         let Some(token) = token.filter(|t| t.id == id) else {
-            report.error(CLUSTER_INFO, format!("{key} names no token in {SECRET}"));
+            report.error(
+                CLUSTER_INFO,
+                format!(
+                    "{key} names no token in {}",
+                    token.map_or(SECRET_FILES, |t| t.path.as_str())
+                ),
+            );
             continue;
         };
         signed = true;

@@ -411,3 +411,25 @@ pub fn wait_for<T>(
         }
     }
 }
+
+/// The bootstrap-token Secret of a rendered directory, `manifests/bootstrap-token-<id>.yaml`
+/// (relative path); there must be exactly one.
+pub fn token_secret_path(out: &Path) -> String {
+    let found: Vec<String> = fs::read_dir(out.join("manifests"))
+        .expect("read manifests/")
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .into_string()
+                .expect("UTF-8 name")
+        })
+        .filter(|n| n.starts_with("bootstrap-token-") && n.ends_with(".yaml"))
+        .map(|n| format!("manifests/{n}"))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one bootstrap-token Secret, found {found:?}"
+    );
+    found.into_iter().next().unwrap_or_default()
+}
