@@ -651,6 +651,16 @@ fn leaf(path: &str) -> &str {
 type Span = Range<usize>;
 
 /// Collects problems while turning the serde mirror into a [`Spec`].
+/// The words of one [`Check::named_list`]'s messages.
+struct NamedList {
+    /// `no <plural> listed`.
+    plural: &'static str,
+    /// `"x" is not <noun>`.
+    noun: &'static str,
+    use_hint: String,
+    empty_hint: String,
+}
+
 struct Check<'a> {
     file: &'a str,
     text: &'a str,
@@ -1326,34 +1336,56 @@ impl<'a> Check<'a> {
         let Some(raw) = raw else {
             return Some(DEFAULT_FORMATS.to_vec());
         };
-        let key = format!("{owner}.formats");
         let all = Format::ALL.map(|(_, n)| n).join(", ");
+        self.named_list(
+            raw,
+            &format!("{owner}.formats"),
+            Format::from_name,
+            NamedList {
+                plural: "formats",
+                noun: "a bundle format",
+                use_hint: format!("use some of {all}"),
+                empty_hint: format!(
+                    "list at least one of {all}, or remove the key to render all of them"
+                ),
+            },
+        )
+    }
+
+    /// A non-empty list of names from a fixed set (`formats`, `usages`): each item known
+    /// and listed once, each problem reported on its item; sorted, so that reordering the
+    /// list changes nothing.
+    fn named_list<T: Copy + Ord>(
+        &mut self,
+        raw: S<Vec<S<String>>>,
+        key: &str,
+        from_name: fn(&str) -> Option<T>,
+        words: NamedList,
+    ) -> Option<Vec<T>> {
         if raw.get_ref().is_empty() {
             self.err(
                 Some(raw.span()),
-                &key,
-                "no formats listed".to_string(),
-                Some(format!(
-                    "list at least one of {all}, or remove the key to render all of them"
-                )),
+                key,
+                format!("no {} listed", words.plural),
+                Some(words.empty_hint),
             );
             return None;
         }
-        let mut formats = Vec::new();
+        let mut values = Vec::new();
         let mut ok = true;
         for (i, item) in raw.into_inner().into_iter().enumerate() {
             let item_key = format!("{key}[{i}]");
-            match Format::from_name(item.get_ref()) {
+            match from_name(item.get_ref()) {
                 None => {
                     ok = false;
                     self.err(
                         Some(item.span()),
                         &item_key,
-                        format!("\"{}\" is not a bundle format", item.get_ref()),
-                        Some(format!("use some of {all}")),
+                        format!("\"{}\" is not {}", item.get_ref(), words.noun),
+                        Some(words.use_hint.clone()),
                     );
                 }
-                Some(format) if formats.contains(&format) => {
+                Some(value) if values.contains(&value) => {
                     ok = false;
                     self.err(
                         Some(item.span()),
@@ -1362,11 +1394,11 @@ impl<'a> Check<'a> {
                         Some("remove the duplicate".to_string()),
                     );
                 }
-                Some(format) => formats.push(format),
+                Some(value) => values.push(value),
             }
         }
-        formats.sort();
-        ok.then_some(formats)
+        values.sort();
+        ok.then_some(values)
     }
 
     // --- [pki] -----------------------------------------------------------------------------
@@ -1937,45 +1969,17 @@ impl<'a> Check<'a> {
         };
         let key = "bootstrap_token.usages";
         let at = raw.span();
-        if raw.get_ref().is_empty() {
-            self.err(
-                Some(at),
-                key,
-                "no usages listed".to_string(),
-                Some("list authentication, signing or both (the default)".to_string()),
-            );
-            return None;
-        }
-        let mut usages = Vec::new();
-        let mut ok = true;
-        for (i, item) in raw.into_inner().into_iter().enumerate() {
-            let item_key = format!("{key}[{i}]");
-            match TokenUsage::from_name(item.get_ref()) {
-                None => {
-                    ok = false;
-                    self.err(
-                        Some(item.span()),
-                        &item_key,
-                        format!("\"{}\" is not a token usage", item.get_ref()),
-                        Some("use authentication, signing or both".to_string()),
-                    );
-                }
-                Some(usage) if usages.contains(&usage) => {
-                    ok = false;
-                    self.err(
-                        Some(item.span()),
-                        &item_key,
-                        format!("\"{}\" is listed twice", item.get_ref()),
-                        Some("remove the duplicate".to_string()),
-                    );
-                }
-                Some(usage) => usages.push(usage),
-            }
-        }
-        if !ok {
-            return None;
-        }
-        usages.sort();
+        let usages = self.named_list(
+            raw,
+            key,
+            TokenUsage::from_name,
+            NamedList {
+                plural: "usages",
+                noun: "a token usage",
+                use_hint: "use authentication, signing or both".to_string(),
+                empty_hint: "list authentication, signing or both (the default)".to_string(),
+            },
+        )?;
         // Allowed, since a user may want exactly this, but it breaks `kubeseed join`.
         if !usages.contains(&TokenUsage::Authentication) {
             self.warn(
