@@ -21,7 +21,6 @@ pub const SUBNET_PREFIX: &str = "192.0.2";
 
 pub struct Host {
     pub name: String,
-    pub addr: Ipv4Addr,
     netns: String,
     /// The process that holds the host's mount and UTS namespaces (a `sleep`)...
     holder: Child,
@@ -209,7 +208,6 @@ impl Lab {
                 .expect("the holder's PID");
             lab.hosts.push(Host {
                 name: name.to_string(),
-                addr,
                 netns,
                 holder,
                 holder_pid,
