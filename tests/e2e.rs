@@ -13,31 +13,19 @@
 //! tests/e2e/versions). Without them the tests print SKIP and the reason, except under
 //! `CI=true`, where that is a failure.
 
+#[path = "e2e/cluster.rs"]
+mod cluster;
 mod common;
 #[path = "e2e/lab.rs"]
 mod lab;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use lab::{Lab, ProcId};
-
-const SEED: &str = "e2ee2ee2ee2ee2ee2ee2ee2ee2ee2ee2ee2ee2ee2ee2ee2ee2ee2ee2ee2ee2e0";
-const PODS: [&str; 4] = [
-    "etcd",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-];
-const API_NAME: &str = "api.e2e.test";
-/// `security.kubelet_signing_duration` of the test spec: not a default, so a certificate
-/// valid for it proves the flag reached the signer.
-const SIGNING_HOURS: u64 = 2;
+use cluster::*;
 
 // ---------------------------------------------------------------------------------------
 // The releases and their binaries
@@ -115,292 +103,6 @@ fn e2e_three_controllers_newest_release() {
 }
 
 // ---------------------------------------------------------------------------------------
-// The spec
-
-fn controllers(n: usize) -> Vec<(String, String)> {
-    (0..n)
-        .map(|i| {
-            (
-                format!("cp-{i}"),
-                format!("{}.{}", lab::SUBNET_PREFIX, 10 + i),
-            )
-        })
-        .collect()
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .expect("format time")
-}
-
-/// The test spec: `n` controllers; with one, `api_server` is its address (kube-apiserver
-/// listens on the URL's port), with three a name every host resolves to all of them (the
-/// load-balancer case). Certificates start an hour ago so they are valid now.
-fn spec(version: &str, n: usize, security: &str, generations: &str) -> String {
-    let now = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .expect("time");
-    let not_before = now - time::Duration::hours(1);
-    let expires = now + time::Duration::days(1);
-    let api = if n == 1 {
-        format!("https://{}:6443", controllers(1)[0].1)
-    } else {
-        format!("https://{API_NAME}:6443")
-    };
-    let mut s = format!(
-        "version = 1\n[cluster]\nname = \"e2e\"\napi_server = \"{api}\"\n\
-         kubernetes_version = \"v{version}\"\n"
-    );
-    for (name, address) in controllers(n) {
-        s.push_str(&format!(
-            "[[controllers]]\nname = \"{name}\"\naddress = \"{address}\"\n"
-        ));
-    }
-    s.push_str(&format!(
-        "[pki]\nnot_before = \"{}\"\n[pki.generations]\n{generations}\n\
-         [bootstrap_token]\nexpires = \"{}\"\n\
-         [security]\nkubelet_signing_duration = \"{SIGNING_HOURS}h\"\n{security}\n\
-         [[node_pools]]\nname = \"workers\"\n",
-        rfc3339(not_before),
-        rfc3339(expires)
-    ));
-    s
-}
-
-// ---------------------------------------------------------------------------------------
-// The cluster
-
-struct Cluster {
-    lab: Lab,
-    bins: PathBuf,
-    ws: tempfile::TempDir,
-    /// The spec and seed (`cluster.toml`, `seed`) and the render (`out/`).
-    spec: PathBuf,
-    out: PathBuf,
-    controllers: Vec<(String, String)>,
-    /// Per controller, the processes of its four static pods.
-    procs: BTreeMap<(String, &'static str), ProcId>,
-    version: String,
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
-impl Cluster {
-    fn bin(&self, name: &str) -> String {
-        s(&self.bins.join(name))
-    }
-
-    /// Runs a client command on the workstation host; Ok(stdout) on exit 0, else
-    /// Err(what the tool said).
-    fn ws_run(&self, argv: &[String]) -> Result<String, String> {
-        let out = self.lab.run("ws", argv);
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!(
-                "{} ({}): {}",
-                argv[0],
-                out.status,
-                text(&out).trim()
-            ))
-        }
-    }
-
-    fn kubectl_at(&self, kubeconfig: &Path, args: &[&str]) -> Result<String, String> {
-        let mut argv = vec![
-            self.bin("kubectl"),
-            format!("--kubeconfig={}", s(kubeconfig)),
-            "--request-timeout=30s".into(),
-        ];
-        argv.extend(args.iter().map(|a| a.to_string()));
-        self.ws_run(&argv)
-    }
-
-    /// kubectl with one of the rendered kubeconfigs, `kubeconfig/<name>`.
-    fn kubectl(&self, name: &str, args: &[&str]) -> Result<String, String> {
-        self.kubectl_at(&self.out.join("kubeconfig").join(name), args)
-    }
-
-    fn admin(&self, args: &[&str]) -> Result<String, String> {
-        self.kubectl("admin.conf", args)
-    }
-
-    /// A rendered manifest as kubectl's YAML decoder reads it (no server involved).
-    fn parse(&self, file: &Path) -> Value {
-        let out = self
-            .ws_run(&[
-                self.bin("kubectl"),
-                "label".into(),
-                "--local".into(),
-                "-f".into(),
-                s(file),
-                "-o".into(),
-                "json".into(),
-                "kubeseed-e2e/parsed=yes".into(),
-            ])
-            .unwrap_or_else(|e| panic!("kubectl cannot parse {}: {e}", file.display()));
-        serde_json::from_str(&out).expect("kubectl printed JSON")
-    }
-
-    /// The exact `command` of a controller's rendered static pod.
-    fn pod_command(&self, out: &Path, controller: &str, pod: &str) -> Vec<String> {
-        let file = out.join(format!(
-            "nodes/{controller}/rootfs/etc/kubernetes/manifests/{pod}.yaml"
-        ));
-        let v = self.parse(&file);
-        v["spec"]["containers"][0]["command"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{}: no container command", file.display()))
-            .iter()
-            .map(|a| a.as_str().expect("string argument").to_string())
-            .collect()
-    }
-
-    fn rootfs_etc(&self, out: &Path, controller: &str) -> PathBuf {
-        out.join(format!("nodes/{controller}/rootfs/etc/kubernetes"))
-    }
-
-    fn start(&mut self, controller: &str, pod: &'static str) {
-        let argv = self.pod_command(&self.out.clone(), controller, pod);
-        let id = self.lab.spawn(controller, pod, &argv);
-        self.procs.insert((controller.to_string(), pod), id);
-    }
-
-    /// `/readyz` of one kube-apiserver, dialled at its own address.
-    fn readyz(&self, address: &str) -> Result<String, String> {
-        self.kubectl(
-            "super-admin.conf",
-            &[
-                &format!("--server=https://{address}:6443"),
-                "get",
-                "--raw=/readyz",
-            ],
-        )
-    }
-
-    fn etcdctl(&self, client: &str, args: &[&str]) -> Result<String, String> {
-        let pki = self.out.join("pki");
-        let endpoints: Vec<String> = self
-            .controllers
-            .iter()
-            .map(|(_, a)| format!("https://{a}:2379"))
-            .collect();
-        let mut argv = vec![
-            self.bin("etcdctl"),
-            format!("--endpoints={}", endpoints.join(",")),
-            format!("--cacert={}", s(&pki.join("etcd/ca.crt"))),
-            format!("--cert={}", s(&pki.join(format!("{client}.crt")))),
-            format!("--key={}", s(&pki.join(format!("{client}.key")))),
-            "--dial-timeout=5s".into(),
-            "--command-timeout=10s".into(),
-        ];
-        argv.extend(args.iter().map(|a| a.to_string()));
-        self.ws_run(&argv)
-    }
-
-    fn scratch(&self, name: &str) -> PathBuf {
-        self.ws.path().join(name)
-    }
-
-    fn fail_context(&self) -> String {
-        self.lab.all_logs(15)
-    }
-}
-
-fn render(spec_path: &Path, out: &Path) {
-    common::kubeseed(
-        [
-            "render".as_ref(),
-            spec_path.as_os_str(),
-            "--out".as_ref(),
-            out.as_os_str(),
-        ],
-        &[],
-    )
-    .success("kubeseed render");
-}
-
-fn wait(
-    what: &str,
-    secs: u64,
-    mut probe: impl FnMut() -> Result<(), String>,
-) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        match probe() {
-            Ok(()) => return Ok(()),
-            Err(e) if Instant::now() >= deadline => {
-                return Err(format!("{what}: not after {secs}s; last: {e}"))
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(500)),
-        }
-    }
-}
-
-fn boot(bins: &Path, version: &str, n: usize) -> Cluster {
-    let ws = tempfile::Builder::new()
-        .prefix("kubeseed-e2e-ws-")
-        .tempdir()
-        .expect("workspace");
-    let spec_path = ws.path().join("cluster.toml");
-    fs::write(&spec_path, spec(version, n, "", "")).expect("write spec");
-    fs::write(ws.path().join("seed"), format!("{SEED}\n")).expect("write seed");
-    let out = ws.path().join("out");
-    render(&spec_path, &out);
-
-    let cps = controllers(n);
-    let mut etc_hosts = String::from("127.0.0.1 localhost\n");
-    for (name, address) in &cps {
-        etc_hosts.push_str(&format!("{address} {API_NAME}\n{address} {name}\n"));
-    }
-    let mut hosts: Vec<(&str, u8)> = cps
-        .iter()
-        .enumerate()
-        .map(|(i, (name, _))| (name.as_str(), 10 + i as u8))
-        .collect();
-    hosts.push(("ws", 100));
-    let mut lab = Lab::new(&hosts, &etc_hosts);
-    lab.path = format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", s(bins));
-    let mut c = Cluster {
-        lab,
-        bins: bins.to_path_buf(),
-        ws,
-        spec: spec_path,
-        out,
-        controllers: cps.clone(),
-        procs: BTreeMap::new(),
-        version: version.to_string(),
-    };
-    for (name, _) in &cps {
-        let etc = c.rootfs_etc(&c.out, name);
-        c.lab.bind(name, &etc, "/etc/kubernetes");
-    }
-    for pod in PODS {
-        for (name, _) in &cps {
-            c.start(name, pod);
-        }
-    }
-    for (name, address) in &cps {
-        if let Err(e) = wait(&format!("{name} /readyz"), 240, || {
-            c.readyz(address).map(|_| ())
-        }) {
-            panic!("{e}\n{}", c.fail_context());
-        }
-    }
-    c
-}
-
-// ---------------------------------------------------------------------------------------
 // Checks
 
 struct Checks {
@@ -442,26 +144,6 @@ fn refused(r: Result<String, String>, needle: &str) -> Result<(), String> {
     }
 }
 
-fn whoami(c: &Cluster, kubeconfig: &Path, extra: &[&str]) -> Result<(String, Vec<String>), String> {
-    let mut args = extra.to_vec();
-    args.extend(["auth", "whoami", "-o", "json"]);
-    let v: Value = serde_json::from_str(&c.kubectl_at(kubeconfig, &args)?)
-        .map_err(|e| format!("whoami JSON: {e}"))?;
-    let user = &v["status"]["userInfo"];
-    let groups = user["groups"]
-        .as_array()
-        .map(|g| {
-            g.iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok((
-        user["username"].as_str().unwrap_or_default().to_string(),
-        groups,
-    ))
-}
-
 fn identity(
     c: &Cluster,
     conf: &str,
@@ -491,164 +173,6 @@ fn identity(
             "{conf}: can-i '*' '*' = {got:?}, want all rights = {want}"
         )),
     }
-}
-
-fn api_server(c: &Cluster) -> String {
-    if c.controllers.len() == 1 {
-        format!("https://{}:6443", c.controllers[0].1)
-    } else {
-        format!("https://{API_NAME}:6443")
-    }
-}
-
-/// An anonymous GET (no credentials at all; kubectl would prompt for some): the HTTP status
-/// and the body.
-fn anonymous_get(c: &Cluster, path: &str) -> Result<(u16, String), String> {
-    let body = c.scratch("anonymous-body");
-    let code = c.ws_run(&[
-        "curl".into(),
-        "--silent".into(),
-        "--show-error".into(),
-        "--max-time".into(),
-        "20".into(),
-        "--cacert".into(),
-        s(&c.out.join("pki/ca.crt")),
-        "--output".into(),
-        s(&body),
-        "--write-out".into(),
-        "%{http_code}".into(),
-        format!("{}{path}", api_server(c)),
-    ])?;
-    let code = code
-        .trim()
-        .parse()
-        .map_err(|_| format!("curl printed {code:?}"))?;
-    Ok((code, fs::read_to_string(&body).unwrap_or_default()))
-}
-
-/// A request with the client certificate the TLS bootstrap got for node `e2e-node-a`:
-/// the HTTP status and the body.
-fn node_request(
-    c: &Cluster,
-    method: &str,
-    path: &str,
-    merge_patch: &str,
-) -> Result<(u16, String), String> {
-    let body = c.scratch("node-body");
-    let pem = s(&c.scratch("kubelet-pki/kubelet-client-current.pem"));
-    let code = c.ws_run(&[
-        "curl".into(),
-        "--silent".into(),
-        "--show-error".into(),
-        "--max-time".into(),
-        "20".into(),
-        "--cacert".into(),
-        s(&c.out.join("pki/ca.crt")),
-        "--cert".into(),
-        pem.clone(),
-        "--key".into(),
-        pem,
-        "--request".into(),
-        method.into(),
-        "--header".into(),
-        "Content-Type: application/merge-patch+json".into(),
-        "--data".into(),
-        merge_patch.into(),
-        "--output".into(),
-        s(&body),
-        "--write-out".into(),
-        "%{http_code}".into(),
-        format!("{}{path}", api_server(c)),
-    ])?;
-    let code = code
-        .trim()
-        .parse()
-        .map_err(|_| format!("curl printed {code:?}"))?;
-    Ok((code, fs::read_to_string(&body).unwrap_or_default()))
-}
-
-/// A kubeconfig with the cluster's CA and server and no credentials (`--token` adds some).
-fn anonymous_kubeconfig(c: &Cluster) -> PathBuf {
-    let server = api_server(c);
-    let conf = serde_json::json!({
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "e2e", "cluster": {
-            "server": server,
-            "certificate-authority": s(&c.out.join("pki/ca.crt"))}}],
-        "users": [{"name": "nobody", "user": {}}],
-        "contexts": [{"name": "anon", "context": {"cluster": "e2e", "user": "nobody"}}],
-        "current-context": "anon",
-    });
-    let path = c.scratch("anonymous.conf");
-    fs::write(&path, conf.to_string()).expect("write anonymous kubeconfig");
-    path
-}
-
-fn join_info(c: &Cluster) -> Value {
-    let seed = c.spec.with_file_name("seed");
-    let run = common::kubeseed(
-        [
-            "join".as_ref(),
-            c.spec.as_os_str(),
-            "--seed".as_ref(),
-            seed.as_os_str(),
-            "--output".as_ref(),
-            "json".as_ref(),
-        ],
-        &[],
-    )
-    .success("kubeseed join");
-    serde_json::from_str(&run.stdout).expect("join JSON")
-}
-
-/// Runs the kubelet's TLS-bootstrap code on the workstation as node `node`.
-fn tls_bootstrap(c: &Cluster, bootstrap: &Path, tag: &str, node: &str, timeout: &str) -> Output {
-    let mut cmd = c.lab.command(
-        "ws",
-        &[
-            c.bin("tls-bootstrap"),
-            s(bootstrap),
-            s(&c.scratch(&format!("{tag}.conf"))),
-            s(&c.scratch(&format!("{tag}-pki"))),
-            node.to_string(),
-        ],
-    );
-    cmd.env("TLS_BOOTSTRAP_TIMEOUT", timeout);
-    cmd.output().expect("run tls-bootstrap")
-}
-
-fn openssl_ws(c: &Cluster, args: &[&str]) -> Result<String, String> {
-    let mut argv = vec![s(&common::openssl())];
-    argv.extend(args.iter().map(|a| a.to_string()));
-    c.ws_run(&argv)
-}
-
-/// CSRs whose requestor is `user`, as (name, approved-reason or "").
-fn csrs_of(c: &Cluster, user: &str) -> Result<Vec<(String, String)>, String> {
-    let v: Value = serde_json::from_str(&c.admin(&["get", "csr", "-o", "json"])?)
-        .map_err(|e| format!("csr JSON: {e}"))?;
-    Ok(v["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|i| i["spec"]["username"] == user)
-        .map(|i| {
-            let reason = i["status"]["conditions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|k| k["type"] == "Approved")
-                .map(|k| k["reason"].as_str().unwrap_or("Approved").to_string())
-                .unwrap_or_default();
-            (
-                i["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                reason,
-            )
-        })
-        .collect())
 }
 
 fn run_scenario(bins: &Path, version: &str, n: usize) {
@@ -810,12 +334,12 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
     );
 
     k.run("anonymous may read /readyz and cluster-info", || {
-        let (code, body) = anonymous_get(c, "/readyz")?;
+        let (code, body) = https(c, "/readyz", None, None)?;
         expect(code == 200 && body == "ok", || {
             format!("/readyz: {code} {body:?}")
         })?;
         let path = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
-        let (code, body) = anonymous_get(c, path)?;
+        let (code, body) = https(c, path, None, None)?;
         let name = serde_json::from_str::<Value>(&body)
             .ok()
             .map(|v| v["metadata"]["name"].clone());
@@ -831,7 +355,7 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
             "/api/v1/namespaces/kube-public/configmaps",
             "/api/v1/namespaces/kube-system/configmaps/kubeadm-config",
         ] {
-            let (code, body) = anonymous_get(c, path)?;
+            let (code, body) = https(c, path, None, None)?;
             expect(code == 401, || format!("{path}: {code} {body}"))?;
         }
         Ok(())
@@ -919,21 +443,9 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
                 subject.trim() == format!("subject=CN=system:node:{node},O=system:nodes"),
                 || format!("subject {subject:?}"),
             )?;
-            let hours = SIGNING_HOURS * 3600;
             // Valid for kubelet_signing_duration from now (give or take 10 minutes), not a year.
-            openssl_ws(
-                c,
-                &[
-                    "x509",
-                    "-in",
-                    &pem,
-                    "-noout",
-                    "-checkend",
-                    &(hours - 600).to_string(),
-                ],
-            )
-            .map_err(|e| format!("expires too soon: {e}"))?;
-            refused(
+            let hours = SIGNING_HOURS * 3600;
+            let checkend = |secs: u64| {
                 openssl_ws(
                     c,
                     &[
@@ -942,11 +454,12 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
                         &pem,
                         "-noout",
                         "-checkend",
-                        &(hours + 600).to_string(),
+                        &secs.to_string(),
                     ],
-                ),
-                "will expire",
-            )?;
+                )
+            };
+            checkend(hours - 600).map_err(|e| format!("expires too soon: {e}"))?;
+            refused(checkend(hours + 600), "will expire")?;
             let csrs = csrs_of(c, &format!("system:bootstrap:{token_id}"))?;
             expect(csrs.iter().any(|(_, r)| r == "AutoApproved"), || {
                 format!("CSRs {csrs:?}")
@@ -971,11 +484,11 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
         || {
             // A bare PATCH: kubectl would GET the Node first, which the Node authorizer refuses
             // before NodeRestriction is ever asked.
-            let (code, body) = node_request(
+            let (code, body) = https(
                 c,
-                "PATCH",
                 &format!("/api/v1/nodes/{other}"),
-                r#"{"metadata":{"labels":{"e2e":"tampered"}}}"#,
+                Some(&c.scratch("kubelet-pki/kubelet-client-current.pem")),
+                Some(("PATCH", r#"{"metadata":{"labels":{"e2e":"tampered"}}}"#)),
             )?;
             let want = format!("node \\\"{node}\\\" is not allowed to modify node \\\"{other}\\\"");
             expect(code == 403 && body.contains(&want), || {
@@ -1118,18 +631,7 @@ fn dialects(c: &Cluster) -> Result<(), String> {
 /// (the files that render lacks) are deleted; a new node's CSR then stays Pending until an
 /// admin approves it. Also the control that auto-approval above came from those bindings.
 fn manual_approval(c: &Cluster, token_id: &str) -> Result<(), String> {
-    let manual_spec = c.scratch("manual.toml");
-    let text = fs::read_to_string(&c.spec).map_err(|e| e.to_string())?;
-    fs::write(
-        &manual_spec,
-        text.replace(
-            "[security]\n",
-            "[security]\nauto_approve_node_csrs = false\n",
-        ),
-    )
-    .map_err(|e| e.to_string())?;
-    let manual_out = c.scratch("out-manual");
-    render(&manual_spec, &manual_out);
+    let manual_out = c.render_variant("manual", "[security]", "auto_approve_node_csrs = false");
     let names = |d: &Path| -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(d.join("manifests"))
             .map(|r| {
@@ -1288,35 +790,12 @@ fn unknown_flag(c: &mut Cluster) -> Result<(), String> {
     )
 }
 
-fn fingerprint_served(c: &Cluster, address: &str) -> Result<String, String> {
-    let script = format!(
-        "{o} s_client -connect {address}:6443 </dev/null 2>/dev/null | {o} x509 -noout -fingerprint -sha256",
-        o = s(&common::openssl())
-    );
-    c.ws_run(&["sh".into(), "-c".into(), script])
-}
-
-fn fingerprint_file(c: &Cluster, file: &Path) -> Result<String, String> {
-    openssl_ws(
-        c,
-        &["x509", "-in", &s(file), "-noout", "-fingerprint", "-sha256"],
-    )
-}
-
 /// `[pki.generations] apiserver = 2`, rendered beside the first output: only kube-apiserver
 /// restarts (same flags), on files from the new render, and serves the new certificate;
 /// admin.conf from the first render still works, since the CA did not change.
 fn rekey_apiserver(c: &mut Cluster) -> Result<(), String> {
     let (cp, address) = c.controllers[0].clone();
-    let spec2 = c.scratch("gen2.toml");
-    let text = fs::read_to_string(&c.spec).map_err(|e| e.to_string())?;
-    fs::write(
-        &spec2,
-        text.replace("[pki.generations]\n", "[pki.generations]\napiserver = 2\n"),
-    )
-    .map_err(|e| e.to_string())?;
-    let out2 = c.scratch("out-gen2");
-    render(&spec2, &out2);
+    let out2 = c.render_variant("gen2", "[pki.generations]", "apiserver = 2");
     let old = fingerprint_file(c, &c.out.join("pki/apiserver.crt"))?;
     let new = fingerprint_file(c, &out2.join("pki/apiserver.crt"))?;
     expect(old != new, || {
