@@ -1,6 +1,7 @@
 //! Golden and determinism tests: the examples with their demo seeds render to
-//! pinned bytes, rendering twice gives identical trees, another seed changes
-//! every key, and a generation bump changes only that asset.
+//! pinned bytes (`tests/golden/<example>.snap`: every file's hash and mode, and
+//! the text of every public file), rendering twice gives identical trees,
+//! another seed changes every key, and a generation bump changes only that asset.
 //!
 //! After an intended output change: `KUBESEED_BLESS=1 cargo test --test golden`.
 
@@ -66,10 +67,33 @@ fn render(spec: &Path, out: &Path, seed: Option<&Path>) {
     );
 }
 
-fn manifest(tree: &BTreeMap<String, (String, u32)>) -> String {
-    tree.iter()
-        .map(|(path, (hash, mode))| format!("{hash}  {mode:04o}  {path}\n"))
-        .collect()
+/// The reviewable snapshot of a rendered directory: every file in path order under a
+/// `==== <path> <mode> sha256:<hex> ====` header (the hash pins every byte), followed by its
+/// text, unless `index.json` marks it secret or it is not UTF-8: then the header alone.
+/// A reviewer sees in `git diff` how a public file changed, never a secret.
+fn snapshot(out: &Path) -> String {
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("index.json")).unwrap()).unwrap();
+    let secret: BTreeMap<&str, bool> = index["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["secret"].as_bool().unwrap()))
+        .collect();
+    let mut snap = String::new();
+    for (path, (hash, mode)) in tree(out) {
+        snap.push_str(&format!("==== {path} {mode:04o} sha256:{hash} ====\n"));
+        if secret.get(path.as_str()).copied().unwrap_or(false) {
+            continue;
+        }
+        if let Ok(text) = String::from_utf8(fs::read(out.join(&path)).unwrap()) {
+            snap.push_str(&text);
+            if !text.ends_with('\n') {
+                snap.push('\n');
+            }
+        }
+    }
+    snap
 }
 
 fn golden(example: &str) {
@@ -80,8 +104,8 @@ fn golden(example: &str) {
         &out,
         None,
     );
-    let actual = manifest(&tree(&out));
-    let pinned = root().join(format!("tests/golden/{example}.sha256"));
+    let actual = snapshot(&out);
+    let pinned = root().join(format!("tests/golden/{example}.snap"));
     if std::env::var_os("KUBESEED_BLESS").is_some() {
         fs::write(&pinned, &actual).unwrap();
     }
@@ -92,21 +116,14 @@ fn golden(example: &str) {
         )
     });
     if actual != expected {
-        let mut diff = String::new();
-        for line in expected
-            .lines()
-            .filter(|l| !actual.lines().any(|a| a == *l))
-        {
-            diff.push_str(&format!("- {line}\n"));
-        }
-        for line in actual
-            .lines()
-            .filter(|l| !expected.lines().any(|e| e == *l))
-        {
-            diff.push_str(&format!("+ {line}\n"));
-        }
+        let diff = similar::TextDiff::from_lines(&expected, &actual)
+            .unified_diff()
+            .context_radius(2)
+            .header("pinned", "rendered")
+            .to_string();
+        let shown: String = diff.lines().take(200).map(|l| format!("{l}\n")).collect();
         panic!(
-            "examples/{example} no longer renders to the pinned bytes ({}):\n{diff}\nIf the change is intended, run KUBESEED_BLESS=1 cargo test --test golden and review the diff.",
+            "examples/{example} no longer renders to the pinned bytes ({}):\n{shown}\nIf the change is intended, run KUBESEED_BLESS=1 cargo test --test golden and review the diff.",
             pinned.display()
         );
     }
