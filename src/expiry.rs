@@ -7,6 +7,7 @@
 //! its `token-secret`). Node bundles hold copies of the same certificates and are not listed.
 //! Unlike rendering, this reads the clock: the caller passes `now`.
 
+use crate::rfc3339;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -411,11 +412,6 @@ pub fn kubeadm_time(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
-}
-
 /// Inside the window: expires at or before `now + window` (already expired included).
 fn within(not_after: OffsetDateTime, now: OffsetDateTime, window: Duration) -> bool {
     not_after - now <= window
@@ -550,19 +546,19 @@ impl Report {
             path: c.path.clone(),
             subject: c.subject.clone(),
             issuer: c.issuer.clone(),
-            expires: rfc3339(c.not_after),
+            expires: rfc3339::format(c.not_after),
             residual: residual(c.not_after - now),
             residual_seconds: (c.not_after - now).whole_seconds(),
             within_window: window.map(|w| within(c.not_after, now, w)),
         };
         let json = Json {
-            checked_at: rfc3339(now),
+            checked_at: rfc3339::format(now),
             warn_within_seconds: window.map(|w| w.whole_seconds()),
             certificates: self.certificates.iter().map(cert).collect(),
             certificate_authorities: self.authorities.iter().map(cert).collect(),
             bootstrap_token: self.token.as_ref().map(|t| TokenJson {
                 id: t.id.clone(),
-                expires: t.expires.map(rfc3339),
+                expires: t.expires.map(rfc3339::format),
                 residual: t.expires.map(|e| residual(e - now)),
                 residual_seconds: t.expires.map(|e| (e - now).whole_seconds()),
                 within_window: window.map(|w| t.expires.is_some_and(|e| within(e, now, w))),

@@ -35,6 +35,7 @@ mod names;
 pub mod nodes;
 pub mod plan;
 pub mod render;
+pub mod rfc3339;
 pub mod spec;
 pub mod verify;
 pub mod write;

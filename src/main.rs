@@ -2,6 +2,7 @@
 
 mod cli;
 
+use kubeseed::rfc3339;
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
@@ -296,7 +297,7 @@ fn expiry_warnings(spec: &spec::Spec) {
     match spec.bootstrap_token.expires {
         Some(t) if t <= now => warn(&format!(
             "bootstrap_token.expires ({}) is in the past: nodes cannot join with this token; move it forward or bump bootstrap_token.generation",
-            rfc3339(t)
+            rfc3339::format(t)
         )),
         None => warn("bootstrap_token.expires is not set: the bootstrap token never expires; set it and rotate the token after nodes have joined"),
         _ => {}
@@ -305,14 +306,9 @@ fn expiry_warnings(spec: &spec::Spec) {
     if cert_end <= now {
         warn(&format!(
             "every certificate expired at {}; move pki.not_before forward to renew them",
-            rfc3339(cert_end)
+            rfc3339::format(cert_end)
         ));
     }
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
 }
 
 fn init(dir: &Path) -> Result<(), Error> {
@@ -353,7 +349,7 @@ fn init(dir: &Path) -> Result<(), Error> {
     )?;
     create_new(
         &spec_path,
-        spec::default_spec_toml(&name, &rfc3339(hour)).as_bytes(),
+        spec::default_spec_toml(&name, &rfc3339::format(hour)).as_bytes(),
         0o644,
     )?;
     println!(

@@ -216,7 +216,7 @@ impl ClusterValues {
             token_usages: token.usages.iter().map(|u| TokenUsage::name(*u)).collect(),
             token_extra_groups: token.extra_groups.clone(),
             bootstrapper_groups,
-            token_expires: token.expires.map(rfc3339_utc),
+            token_expires: token.expires.map(crate::rfc3339::format),
             token_description: token.description.clone(),
             auto_approve_node_csrs: spec.security.auto_approve_node_csrs,
             anonymous_discovery: spec.security.anonymous_discovery,
@@ -224,21 +224,6 @@ impl ClusterValues {
             node_restriction: spec.security.node_restriction,
         }
     }
-}
-
-/// `2006-01-02T15:04:05Z`: whole seconds, UTC, `Z` (the spec keeps times
-/// UTC and whole seconds, so this loses nothing).
-fn rfc3339_utc(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 impl Model {

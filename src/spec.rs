@@ -1781,10 +1781,7 @@ impl<'a> Check<'a> {
         };
         let utc = time.to_offset(time::UtcOffset::UTC);
         if utc.nanosecond() != 0 {
-            let whole = utc
-                .replace_nanosecond(0)
-                .ok()
-                .and_then(|t| t.format(&Rfc3339).ok());
+            let whole = utc.replace_nanosecond(0).ok().map(crate::rfc3339::format);
             self.err(
                 Some(value.span()),
                 key,
@@ -1881,9 +1878,7 @@ impl<'a> Check<'a> {
                 Some(expires) => {
                     if let Some(not_before) = not_before {
                         if expires <= not_before {
-                            let fmt = |t: OffsetDateTime| {
-                                t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
-                            };
+                            let fmt = crate::rfc3339::format;
                             self.err(
                                 Some(value.span()),
                                 "bootstrap_token.expires",

@@ -251,8 +251,7 @@ fn check_token(
                 path.as_str(),
                 format!(
                     "the bootstrap token expired at {}; nodes cannot join with it",
-                    t.format(&time::format_description::well_known::Rfc3339)
-                        .unwrap_or_default()
+                    crate::rfc3339::format(t)
                 ),
             ),
             Ok(t) if t - now <= WARN_WITHIN => report.warn(

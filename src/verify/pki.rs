@@ -7,6 +7,7 @@
 //! A certificate's role and CA come from its path, as the README's layout
 //! and [`crate::model::CAS`] give them.
 
+use crate::rfc3339;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
@@ -117,11 +118,6 @@ fn parse(der: &[u8]) -> Result<X509Certificate<'_>, String> {
 
 fn time_of(t: &x509_parser::time::ASN1Time) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(t.timestamp()).ok()
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
 }
 
 pub fn check(
@@ -274,19 +270,19 @@ fn check_cert(
     match (time_of(&validity.not_before), time_of(&validity.not_after)) {
         (Some(from), Some(to)) if from < to => {
             if to <= now {
-                report.error(path, format!("expired at {}", rfc3339(to)));
+                report.error(path, format!("expired at {}", rfc3339::format(to)));
             } else if to - now <= WARN_WITHIN {
                 report.warn(
                     path,
                     format!(
                         "expires at {} (in {} days)",
-                        rfc3339(to),
+                        rfc3339::format(to),
                         (to - now).whole_days()
                     ),
                 );
             }
             if from > now {
-                report.warn(path, format!("not valid before {}", rfc3339(from)));
+                report.warn(path, format!("not valid before {}", rfc3339::format(from)));
             }
         }
         _ => report.error(path, "validity window is empty or unreadable"),
@@ -367,7 +363,10 @@ fn check_cert(
         if leaf_end > ca_end {
             report.warn(
                 path,
-                format!("outlives {issuer}, which expires at {}", rfc3339(ca_end)),
+                format!(
+                    "outlives {issuer}, which expires at {}",
+                    rfc3339::format(ca_end)
+                ),
             );
         }
     }
