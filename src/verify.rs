@@ -14,6 +14,7 @@
 //! few fields they need from the YAML kubeseed writes.
 
 mod cluster;
+mod kubeconfig;
 mod pki;
 mod yaml;
 
@@ -126,7 +127,7 @@ pub fn verify(dir: &Path, now: OffsetDateTime) -> Report {
 
     let index = check_index(&tree, &mut report);
     check_modes(&tree, index.as_ref(), &mut report);
-    let kubeconfigs = cluster::kubeconfigs(&tree, &mut report);
+    let kubeconfigs = kubeconfig::kubeconfigs(&tree, &mut report);
     let facts = pki::check(&tree, &kubeconfigs, now, &mut report);
     cluster::check(&tree, &kubeconfigs, &facts, now, &mut report);
     check_bundles(&tree, &facts, &mut report);

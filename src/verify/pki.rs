@@ -18,7 +18,7 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
-use super::cluster::Kubeconfig;
+use super::kubeconfig::Kubeconfig;
 use super::{yaml, Report, Tree, WARN_WITHIN};
 use crate::keys::PrivateKey;
 use crate::model::{service_ip, CAS};
