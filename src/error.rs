@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::bundle::BundleError;
-use crate::expiry::ExpiryError;
+use crate::commands::check_expiration::ExpiryError;
 use crate::issue::IssueError;
 use crate::render::RenderError;
 use crate::spec::SpecErrors;

@@ -15,17 +15,21 @@
 //!
 //! [`render`] is the promise: the same spec and seed give the same
 //! [`FileSet`](fileset::FileSet), byte for byte.
+//!
+//! The commands (`init`, `render`, `plan`, `join`, `verify`, `check-expiration`,
+//! `completions`) live in [`commands`], one module each, on top of the pipeline; [`cli`] is
+//! the command line as clap types, and `main.rs` only maps their results to exit codes.
 
 pub mod bundle;
+pub mod cli;
+pub mod commands;
 pub mod controlplane;
 pub mod derive;
 pub mod detkeygen;
 pub mod duration;
 pub mod error;
-pub mod expiry;
 pub mod fileset;
 pub mod issue;
-pub mod join;
 pub mod jws;
 pub mod keys;
 pub mod load;
@@ -33,11 +37,9 @@ pub mod manifests;
 pub mod model;
 mod names;
 pub mod nodes;
-pub mod plan;
 pub mod render;
 pub mod rfc3339;
 pub mod spec;
-pub mod verify;
 pub mod write;
 
 use derive::Seed;
@@ -80,11 +82,11 @@ pub fn join(
     spec: &Spec,
     seed: &Seed,
     external_ca: Option<ExternalCa>,
-) -> Result<join::JoinInfo, Error> {
+) -> Result<commands::join::JoinInfo, Error> {
     let files = render(spec, seed, external_ca)?;
     let model = model::Model::from_spec(spec);
     let token = bootstrap_token(&model, seed)?;
-    Ok(join::JoinInfo::new(&model, &files, &token)?)
+    Ok(commands::join::JoinInfo::new(&model, &files, &token)?)
 }
 
 fn bootstrap_token(model: &model::Model, seed: &Seed) -> Result<derive::BootstrapToken, Error> {

@@ -19,6 +19,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::cli::Output;
+use crate::error::Error;
 use crate::fileset::{FileSet, INDEX_JSON};
 use crate::write::{self, WriteError};
 
@@ -80,6 +82,27 @@ pub struct Summary {
     pub change: usize,
     pub remove: usize,
     pub unchanged: usize,
+}
+
+/// `kubeseed plan`'s options beyond the spec and the output directory.
+pub struct Options<'a> {
+    pub seed: Option<&'a Path>,
+    pub templates: Option<&'a Path>,
+    pub verbose: bool,
+    pub output: Output,
+}
+
+/// `kubeseed plan`: render in memory exactly as `render` does (same checks, same warnings),
+/// compare with `out`, print the plan; `Ok(true)` when render would change something.
+pub fn run(spec_path: &Path, out: &Path, opts: &Options<'_>) -> Result<bool, Error> {
+    let files = super::prepare(spec_path, out, opts.seed, opts.templates)?;
+    let plan = plan(out, &files)?;
+    let text = match opts.output {
+        Output::Text => plan.to_text(opts.verbose),
+        Output::Json => plan.to_json(out, opts.verbose),
+    };
+    super::print(text.as_bytes())?;
+    Ok(plan.has_changes())
 }
 
 /// Plans `render` of `files` into `out`. A missing `out` plans everything as added; an `out`

@@ -10,8 +10,9 @@
 //! hashes, modes, node bundles against the files they were built from) and
 //! the report. The content checks live beside it: [`pki`] (chains, key
 //! usages, validity, key ↔ certificate, SANs) and [`cluster`] (kubeconfigs,
-//! the token and its Secret, the cluster-info JWS), with [`yaml`] reading the
-//! few fields they need from the YAML kubeseed writes.
+//! the token and its Secret, the cluster-info JWS), with [`kubeconfig`] reading the
+//! kubeconfigs once for both and [`yaml`] the few fields they need from the YAML
+//! kubeseed writes.
 
 mod cluster;
 mod kubeconfig;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::cli::Output;
 use crate::fileset::INDEX_JSON;
 
 /// How far ahead an expiry becomes a warning.
@@ -102,6 +104,18 @@ impl Tree {
     pub fn bytes(&self, path: &str) -> Option<&[u8]> {
         self.files.get(path).map(|(b, _)| b.as_slice())
     }
+}
+
+/// `kubeseed verify`: findings on stdout (text or JSON); `Ok(true)` when the directory
+/// fails: an error, or with `strict` a warning.
+pub fn run(dir: &Path, strict: bool, output: Output) -> Result<bool, crate::error::Error> {
+    let report = verify(dir, OffsetDateTime::now_utc());
+    let text = match output {
+        Output::Text => report.to_text(),
+        Output::Json => report.to_json(),
+    };
+    super::print(text.as_bytes())?;
+    Ok(report.failed(strict))
 }
 
 /// Audits `dir` as of `now` (only expiry warnings and errors depend on it).

@@ -7,19 +7,39 @@
 //! (`cmd/kubeadm/app/util/pubkeypin`), not of the whole certificate.
 
 use std::fmt;
+use std::path::Path;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use x509_parser::pem::parse_x509_pem;
 use zeroize::Zeroizing;
 
+use crate::cli::Output;
 use crate::derive::BootstrapToken;
+use crate::error::Error;
 use crate::fileset::FileSet;
 use crate::model::Model;
 use crate::render::RenderError;
 
 /// The rendered Kubernetes CA certificate the pin is computed from.
 pub const CA_CERT: &str = "pki/ca.crt";
+
+/// `kubeseed join`: the only command that prints a secret (the token), and only to stdout.
+/// Warnings go to stderr so `--output json` stays parseable.
+pub fn run(spec_path: &Path, seed_flag: Option<&Path>, output: Output) -> Result<(), Error> {
+    let spec = super::load_spec(spec_path)?;
+    let (seed, external) = super::load_secrets(&spec, spec_path, seed_flag)?;
+    super::expiry_warnings(&spec);
+    if !spec.security.anonymous_discovery {
+        super::warn("security.anonymous_discovery is false: kubeadm's token discovery reads kube-public/cluster-info anonymously and will be refused; join with `kubeadm join --discovery-file` instead");
+    }
+    let info = crate::join(&spec, &seed, external)?;
+    let text = match output {
+        Output::Text => info.to_text(),
+        Output::Json => info.to_json(),
+    };
+    super::print(text.as_bytes())
+}
 
 /// What `kubeseed join` prints. Holds the token: `Debug` redacts it and
 /// every text made from it is zeroed on drop.
@@ -123,7 +143,7 @@ mod tests {
     /// `cmd/kubeadm/app/util/pubkeypin/pubkeypin_test.go` and its `expectedHash`.
     #[test]
     fn upstream_pin_vector() {
-        let pem = include_bytes!("../tests/vectors/kubeadm-pubkeypin-test.crt");
+        let pem = include_bytes!("../../tests/vectors/kubeadm-pubkeypin-test.crt");
         assert_eq!(
             ca_cert_hash(pem).unwrap(),
             "sha256:345959acb2c3b2feb87d281961c893f62a314207ef02599f1cc4a5fb255480b3"

@@ -7,7 +7,6 @@
 //! its `token-secret`). Node bundles hold copies of the same certificates and are not listed.
 //! Unlike rendering, this reads the clock: the caller passes `now`.
 
-use crate::rfc3339;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -17,7 +16,9 @@ use time::{Duration, OffsetDateTime};
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::pem::Pem;
 
+use crate::cli::Output;
 use crate::duration::GoDuration;
+use crate::rfc3339;
 
 /// Why a directory could not be inspected. Never quotes file contents.
 #[derive(Debug)]
@@ -82,6 +83,34 @@ pub struct Report {
 /// How the output names the token Secret's file when there is none.
 const TOKEN_SECRET_PATH: &str = "manifests/bootstrap-token-<id>.yaml";
 const NOT_OURS: &str = "pass a directory written by `kubeseed render`";
+
+/// `kubeseed check-expiration`: the tables (or JSON) on stdout; with a window, what expires
+/// inside it on stderr and `Ok(true)`.
+pub fn run(
+    dir: &Path,
+    window: Option<Duration>,
+    output: Output,
+) -> Result<bool, crate::error::Error> {
+    let report = inspect(dir)?;
+    let now = OffsetDateTime::now_utc();
+    let text = match output {
+        Output::Text => report.to_text(now),
+        Output::Json => report.to_json(now, window),
+    };
+    super::print(text.as_bytes())?;
+    let Some(window) = window else {
+        return Ok(false);
+    };
+    let expiring = report.expiring(now, window);
+    if !expiring.is_empty() {
+        super::warn(&format!(
+            "expiring within {} or expired: {}",
+            residual(window),
+            expiring.join(", ")
+        ));
+    }
+    Ok(!expiring.is_empty())
+}
 
 /// Reads the certificates and the token of a rendered directory.
 pub fn inspect(dir: &Path) -> Result<Report, ExpiryError> {

@@ -1,0 +1,23 @@
+//! `kubeseed render SPEC --out DIR`: render everything and write it atomically.
+
+use std::path::Path;
+
+use crate::error::Error;
+use crate::write;
+
+pub fn run(
+    spec_path: &Path,
+    out: &Path,
+    seed_flag: Option<&Path>,
+    templates_dir: Option<&Path>,
+) -> Result<(), Error> {
+    let files = super::prepare(spec_path, out, seed_flag, templates_dir)?;
+    write::write(out, &files)?;
+    let secret = files.iter().filter(|(_, f)| f.secret).count();
+    println!(
+        "rendered {} files into {} ({secret} secret, mode 0600)",
+        files.len(),
+        out.display()
+    );
+    Ok(())
+}
