@@ -25,7 +25,7 @@ use base64::Engine;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::fileset::{File, FileSet, FileSetError, Kind};
+use crate::fileset::{check_file, check_place, File, FileSet, FileSetError, Kind, Space};
 use crate::spec::Format;
 
 /// Ignition config spec version of `ignition.json`. 3.3.0 is read by every Ignition since
@@ -75,22 +75,13 @@ impl fmt::Debug for HostFile {
 /// message names the path or value and the rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BundleError {
-    /// A host path that is not a clean absolute path.
-    InvalidPath { path: String, reason: &'static str },
-    /// Two files for one host path.
-    Duplicate { path: String },
-    /// One host path would have to be both a file and a directory.
-    FileDirClash { file: String, other: String },
-    /// Mode bits outside 0o777.
-    InvalidMode { path: String, mode: u32 },
-    /// A secret whose mode lets group or others read or write it.
-    SecretModeTooWide { path: String, mode: u32 },
+    /// A host path, mode or secret that breaks the rules of a file tree, or a bundle's output
+    /// path refused by the file set.
+    Path(FileSetError),
     /// `rootfs.tar`'s mtime (`pki.not_before`) does not fit a ustar header.
     MtimeOutOfRange { mtime: OffsetDateTime },
     /// The tar header could not hold a path (too long for ustar's name and prefix fields).
     Tar { path: String, message: String },
-    /// A bundle's output path was refused by the file set.
-    Output(FileSetError),
     /// Any of the above, in the bundle of node `node`.
     InNode {
         node: String,
@@ -101,28 +92,7 @@ pub enum BundleError {
 impl fmt::Display for BundleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BundleError::InvalidPath { path, reason } => write!(
-                f,
-                "invalid host path {path:?}: {reason}; host paths are absolute, /-separated, \
-                 with no empty, \".\" or \"..\" components"
-            ),
-            BundleError::Duplicate { path } => {
-                write!(f, "host path {path:?} is given twice; each must be unique")
-            }
-            BundleError::FileDirClash { file, other } => write!(
-                f,
-                "host path {file:?} is a file but {other:?} needs it to be a directory"
-            ),
-            BundleError::InvalidMode { path, mode } => write!(
-                f,
-                "host file {path:?} has mode {mode:o}; only permission bits (at most 0777) \
-                 are allowed"
-            ),
-            BundleError::SecretModeTooWide { path, mode } => write!(
-                f,
-                "secret host file {path:?} has mode {mode:04o}; a secret must not be readable \
-                 by group or others (use 0600 or 0400)"
-            ),
+            BundleError::Path(e) => write!(f, "{e}"),
             BundleError::MtimeOutOfRange { mtime } => write!(
                 f,
                 "pki.not_before ({mtime}) cannot be the mtime of rootfs.tar: a ustar header \
@@ -132,7 +102,6 @@ impl fmt::Display for BundleError {
             BundleError::Tar { path, message } => {
                 write!(f, "rootfs.tar: cannot add {path:?}: {message}")
             }
-            BundleError::Output(e) => write!(f, "{e}"),
             BundleError::InNode { node, error } => write!(f, "bundle nodes/{node}: {error}"),
         }
     }
@@ -142,7 +111,7 @@ impl std::error::Error for BundleError {}
 
 impl From<FileSetError> for BundleError {
     fn from(e: FileSetError) -> Self {
-        BundleError::Output(e)
+        BundleError::Path(e)
     }
 }
 
@@ -157,39 +126,19 @@ impl<'a> Tree<'a> {
     fn new(files: &'a [HostFile]) -> Result<Tree<'a>, BundleError> {
         let mut sorted = BTreeMap::new();
         for file in files {
-            check_host_path(&file.path)?;
-            if file.mode & !0o777 != 0 {
-                return Err(BundleError::InvalidMode {
-                    path: file.path.clone(),
-                    mode: file.mode,
-                });
-            }
-            if file.secret && file.mode & 0o077 != 0 {
-                return Err(BundleError::SecretModeTooWide {
-                    path: file.path.clone(),
-                    mode: file.mode,
-                });
-            }
-            if sorted.insert(file.path.as_str(), file).is_some() {
-                return Err(BundleError::Duplicate {
-                    path: file.path.clone(),
-                });
-            }
+            check_file(Space::Host, &file.path, file.mode, file.secret)?;
+            check_place(Space::Host, &sorted, &file.path)?;
+            sorted.insert(file.path.as_str(), file);
         }
-        let mut dirs = BTreeSet::new();
-        for path in sorted.keys() {
-            // Byte 0 is the root's '/', which is no directory entry of ours.
-            for (i, _) in path.match_indices('/').skip(1) {
-                let dir = &path[..i];
-                if sorted.contains_key(dir) {
-                    return Err(BundleError::FileDirClash {
-                        file: dir.to_string(),
-                        other: path.to_string(),
-                    });
-                }
-                dirs.insert(dir.to_string());
-            }
-        }
+        // Byte 0 is the root's '/', which is no directory entry of ours.
+        let dirs = sorted
+            .keys()
+            .flat_map(|path| {
+                path.match_indices('/')
+                    .skip(1)
+                    .map(|(i, _)| path[..i].to_string())
+            })
+            .collect();
         Ok(Tree {
             files: sorted,
             dirs,
@@ -233,21 +182,6 @@ fn is_unit_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b":-_.@".contains(&b))
-}
-
-fn check_host_path(path: &str) -> Result<(), BundleError> {
-    let reason = match path.strip_prefix('/') {
-        None => Some("it is not absolute"),
-        Some("") => Some("it is the root directory"),
-        Some(rest) => crate::fileset::relative_path_problem(rest),
-    };
-    match reason {
-        Some(reason) => Err(BundleError::InvalidPath {
-            path: path.to_string(),
-            reason,
-        }),
-        None => Ok(()),
-    }
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -857,7 +791,7 @@ runcmd:
         ] {
             let files = [host(path, 0o644, false, "x")];
             let expect = |r: Result<_, BundleError>| match r {
-                Err(BundleError::InvalidPath { .. }) => {}
+                Err(BundleError::Path(FileSetError::InvalidPath { .. })) => {}
                 other => panic!("{path:?}: {other:?}"),
             };
             expect(rootfs("n", &files).map(|_| ()));
@@ -867,7 +801,10 @@ runcmd:
             match bundle("n", &crate::spec::DEFAULT_FORMATS, &files, MTIME) {
                 Err(BundleError::InNode { node, error }) => {
                     assert_eq!(node, "n");
-                    assert!(matches!(*error, BundleError::InvalidPath { .. }), "{error}");
+                    assert!(
+                        matches!(*error, BundleError::Path(FileSetError::InvalidPath { .. })),
+                        "{error}"
+                    );
                 }
                 other => panic!("{path:?}: {other:?}"),
             }
@@ -882,9 +819,10 @@ runcmd:
         ];
         assert_eq!(
             cloud_config(&dup),
-            Err(BundleError::Duplicate {
+            Err(BundleError::Path(FileSetError::Duplicate {
+                space: Space::Host,
                 path: "/a/b".into()
-            })
+            }))
         );
         let clash = [
             host("/a/b/c", 0o644, false, "1"),
@@ -892,24 +830,27 @@ runcmd:
         ];
         assert_eq!(
             ignition(&clash),
-            Err(BundleError::FileDirClash {
+            Err(BundleError::Path(FileSetError::FileDirClash {
+                space: Space::Host,
                 file: "/a/b".into(),
                 other: "/a/b/c".into()
-            })
+            }))
         );
         assert_eq!(
             tarball(&[host("/a", 0o4755, false, "")], MTIME),
-            Err(BundleError::InvalidMode {
+            Err(BundleError::Path(FileSetError::InvalidMode {
+                space: Space::Host,
                 path: "/a".into(),
                 mode: 0o4755
-            })
+            }))
         );
         assert_eq!(
             rootfs("n", &[host("/a", 0o640, true, "")]).map(|_| ()),
-            Err(BundleError::SecretModeTooWide {
+            Err(BundleError::Path(FileSetError::SecretModeTooWide {
+                space: Space::Host,
                 path: "/a".into(),
                 mode: 0o640
-            })
+            }))
         );
         // Siblings that share a prefix are no clash.
         ignition(&[

@@ -4,8 +4,10 @@
 //! bytes of `index.json`. It never touches the disk (that is `write`), so a render can be
 //! compared, diffed or discarded without side effects.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Bound;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -96,12 +98,31 @@ impl fmt::Debug for File {
     }
 }
 
-/// Why a path or file cannot join a `FileSet`. These are renderer bugs or spec names that
-/// slipped past validation, so the message names the path and the rule.
+/// Which tree a path belongs to: the output directory (relative paths) or a node's root
+/// filesystem (absolute host paths). The rules are the same; only the words differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Space {
+    Output,
+    Host,
+}
+
+impl Space {
+    fn noun(self) -> &'static str {
+        match self {
+            Space::Output => "output",
+            Space::Host => "host",
+        }
+    }
+}
+
+/// Why a path or file cannot join a tree of files (a `FileSet`, or a node bundle's host
+/// files). These are renderer bugs or spec names that slipped past validation, so the
+/// message names the path and the rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileSetError {
-    /// The path is not a clean relative `/`-separated path.
+    /// The path is not a clean `/`-separated path (relative, or absolute for host paths).
     InvalidPath {
+        space: Space,
         path: String,
         reason: &'static str,
     },
@@ -110,20 +131,24 @@ pub enum FileSetError {
         path: String,
     },
     Duplicate {
+        space: Space,
         path: String,
     },
     /// One path would have to be both a file and a directory.
     FileDirClash {
+        space: Space,
         file: String,
         other: String,
     },
     /// Mode bits outside 0o777 (setuid, setgid, sticky, or not a mode at all).
     InvalidMode {
+        space: Space,
         path: String,
         mode: u32,
     },
     /// A secret whose mode lets group or others read or write it.
     SecretModeTooWide {
+        space: Space,
         path: String,
         mode: u32,
     },
@@ -132,37 +157,136 @@ pub enum FileSetError {
 impl fmt::Display for FileSetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FileSetError::InvalidPath { path, reason } => write!(
+            FileSetError::InvalidPath {
+                space: Space::Output,
+                path,
+                reason,
+            } => write!(
                 f,
                 "invalid output path {path:?}: {reason}; output paths are relative, \
                  /-separated, with no empty, \".\" or \"..\" components"
+            ),
+            FileSetError::InvalidPath {
+                space: Space::Host,
+                path,
+                reason,
+            } => write!(
+                f,
+                "invalid host path {path:?}: {reason}; host paths are absolute, /-separated, \
+                 with no empty, \".\" or \"..\" components"
             ),
             FileSetError::Reserved { path } => write!(
                 f,
                 "output path {path:?} is reserved: kubeseed writes index.json itself"
             ),
-            FileSetError::Duplicate { path } => {
-                write!(
-                    f,
-                    "output path {path:?} is rendered twice; each path must be unique"
-                )
-            }
-            FileSetError::FileDirClash { file, other } => write!(
+            FileSetError::Duplicate {
+                space: Space::Output,
+                path,
+            } => write!(
                 f,
-                "output path {file:?} is a file but {other:?} needs it to be a directory"
+                "output path {path:?} is rendered twice; each path must be unique"
             ),
-            FileSetError::InvalidMode { path, mode } => write!(
+            FileSetError::Duplicate {
+                space: Space::Host,
+                path,
+            } => write!(f, "host path {path:?} is given twice; each must be unique"),
+            FileSetError::FileDirClash { space, file, other } => write!(
                 f,
-                "output file {path:?} has mode {mode:o}; only permission bits (at most 0777) \
-                 are allowed"
+                "{} path {file:?} is a file but {other:?} needs it to be a directory",
+                space.noun()
             ),
-            FileSetError::SecretModeTooWide { path, mode } => write!(
+            FileSetError::InvalidMode { space, path, mode } => write!(
                 f,
-                "secret output file {path:?} has mode {mode:04o}; a secret must not be \
-                 readable by group or others (use 0600 or 0400)"
+                "{} file {path:?} has mode {mode:o}; only permission bits (at most 0777) \
+                 are allowed",
+                space.noun()
+            ),
+            FileSetError::SecretModeTooWide { space, path, mode } => write!(
+                f,
+                "secret {} file {path:?} has mode {mode:04o}; a secret must not be readable \
+                 by group or others (use 0600 or 0400)",
+                space.noun()
             ),
         }
     }
+}
+
+/// What every file of a tree must be on its own: a clean path (relative in the output,
+/// absolute on a host), permission bits only, and, if secret, private to its owner.
+pub(crate) fn check_file(
+    space: Space,
+    path: &str,
+    mode: u32,
+    secret: bool,
+) -> Result<(), FileSetError> {
+    let problem = match space {
+        Space::Output => relative_path_problem(path),
+        Space::Host => match path.strip_prefix('/') {
+            None => Some("it is not absolute"),
+            Some("") => Some("it is the root directory"),
+            Some(rest) => relative_path_problem(rest),
+        },
+    };
+    if let Some(reason) = problem {
+        return Err(FileSetError::InvalidPath {
+            space,
+            path: path.to_string(),
+            reason,
+        });
+    }
+    if mode & !0o777 != 0 {
+        return Err(FileSetError::InvalidMode {
+            space,
+            path: path.to_string(),
+            mode,
+        });
+    }
+    if secret && mode & 0o077 != 0 {
+        return Err(FileSetError::SecretModeTooWide {
+            space,
+            path: path.to_string(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+/// Whether `path` can join the files already in `existing`: not one of them, none of them one
+/// of its directories ("a" vs "a/b"), and none of them under it ("a/b" vs "a").
+pub(crate) fn check_place<K: Borrow<str> + Ord, V>(
+    space: Space,
+    existing: &BTreeMap<K, V>,
+    path: &str,
+) -> Result<(), FileSetError> {
+    if existing.contains_key(path) {
+        return Err(FileSetError::Duplicate {
+            space,
+            path: path.to_string(),
+        });
+    }
+    for (i, _) in path.match_indices('/') {
+        let dir = &path[..i];
+        if existing.contains_key(dir) {
+            return Err(FileSetError::FileDirClash {
+                space,
+                file: dir.to_string(),
+                other: path.to_string(),
+            });
+        }
+    }
+    // The first key at or after "a/" starts with "a/" if any does, because keys are sorted.
+    let as_dir = format!("{path}/");
+    let after = (Bound::Included(as_dir.as_str()), Bound::Unbounded);
+    if let Some((other, _)) = existing.range::<str, _>(after).next() {
+        if other.borrow().starts_with(&as_dir) {
+            return Err(FileSetError::FileDirClash {
+                space,
+                file: path.to_string(),
+                other: other.borrow().to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 impl std::error::Error for FileSetError {}
@@ -182,50 +306,13 @@ impl FileSet {
     /// Add a file. Rejects anything that could escape `--out`, collide, or be ambiguous on
     /// disk, so `write` can trust every path it is given.
     pub fn insert(&mut self, path: &str, file: File) -> Result<(), FileSetError> {
-        check_path(path)?;
+        check_file(Space::Output, path, file.mode, file.secret)?;
         if path == INDEX_JSON {
             return Err(FileSetError::Reserved {
                 path: path.to_string(),
             });
         }
-        if file.mode & !0o777 != 0 {
-            return Err(FileSetError::InvalidMode {
-                path: path.to_string(),
-                mode: file.mode,
-            });
-        }
-        if file.secret && file.mode & 0o077 != 0 {
-            return Err(FileSetError::SecretModeTooWide {
-                path: path.to_string(),
-                mode: file.mode,
-            });
-        }
-        if self.files.contains_key(path) {
-            return Err(FileSetError::Duplicate {
-                path: path.to_string(),
-            });
-        }
-        // An existing file that would be one of this path's directories ("a" vs "a/b").
-        for (i, _) in path.match_indices('/') {
-            let dir = &path[..i];
-            if self.files.contains_key(dir) {
-                return Err(FileSetError::FileDirClash {
-                    file: dir.to_string(),
-                    other: path.to_string(),
-                });
-            }
-        }
-        // An existing file under this path ("a/b" vs "a"): the first key at or after "a/"
-        // starts with "a/" if any does, because keys are sorted.
-        let as_dir = format!("{path}/");
-        if let Some((other, _)) = self.files.range(as_dir.clone()..).next() {
-            if other.starts_with(&as_dir) {
-                return Err(FileSetError::FileDirClash {
-                    file: path.to_string(),
-                    other: other.clone(),
-                });
-            }
-        }
+        check_place(Space::Output, &self.files, path)?;
         self.files.insert(path.to_string(), file);
         Ok(())
     }
@@ -292,19 +379,9 @@ impl FileSet {
     }
 }
 
-fn check_path(path: &str) -> Result<(), FileSetError> {
-    match relative_path_problem(path) {
-        Some(reason) => Err(FileSetError::InvalidPath {
-            path: path.to_string(),
-            reason,
-        }),
-        None => Ok(()),
-    }
-}
-
 /// Why `path` is not a clean, relative, `/`-separated path, if it is not. Shared with the
 /// node bundles' on-host paths, which must be just as clean below `/`.
-pub(crate) fn relative_path_problem(path: &str) -> Option<&'static str> {
+fn relative_path_problem(path: &str) -> Option<&'static str> {
     if path.is_empty() {
         return Some("it is empty");
     }
@@ -472,6 +549,7 @@ mod tests {
         assert_eq!(
             set.insert("a", File::public(Kind::Config, "3")),
             Err(FileSetError::FileDirClash {
+                space: Space::Output,
                 file: "a".into(),
                 other: "a/b".into()
             })
@@ -480,6 +558,7 @@ mod tests {
         assert_eq!(
             set.insert("a/b/c", File::public(Kind::Config, "4")),
             Err(FileSetError::FileDirClash {
+                space: Space::Output,
                 file: "a/b".into(),
                 other: "a/b/c".into()
             })
