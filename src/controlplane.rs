@@ -27,44 +27,17 @@ use crate::fileset::{File, FileSet, Kind};
 use crate::model::Model;
 use crate::render::{RenderError, Templates};
 use crate::spec::{Controller, Host, Spec};
+use crate::templates::registered;
 
-/// Template ids: their path under `templates/`.
-pub const KUBE_APISERVER: &str = "static-pods/kube-apiserver.yaml";
-pub const KUBE_CONTROLLER_MANAGER: &str = "static-pods/kube-controller-manager.yaml";
-pub const KUBE_SCHEDULER: &str = "static-pods/kube-scheduler.yaml";
-pub const ETCD: &str = "static-pods/etcd.yaml";
-pub const AUTHENTICATION_CONFIG: &str = "control-plane/authentication-config.yaml";
-pub const ENCRYPTION_CONFIG: &str = "control-plane/encryption-config.yaml";
-pub const KUBELET_DROP_IN: &str = "config/10-kubeseed.conf";
-
-/// The control plane's embedded templates, by id.
-pub const TEMPLATES: &[(&str, &str)] = &[
-    (
-        KUBE_APISERVER,
-        include_str!("../templates/static-pods/kube-apiserver.yaml"),
-    ),
-    (
-        KUBE_CONTROLLER_MANAGER,
-        include_str!("../templates/static-pods/kube-controller-manager.yaml"),
-    ),
-    (
-        KUBE_SCHEDULER,
-        include_str!("../templates/static-pods/kube-scheduler.yaml"),
-    ),
-    (ETCD, include_str!("../templates/static-pods/etcd.yaml")),
-    (
-        AUTHENTICATION_CONFIG,
-        include_str!("../templates/control-plane/authentication-config.yaml"),
-    ),
-    (
-        ENCRYPTION_CONFIG,
-        include_str!("../templates/control-plane/encryption-config.yaml"),
-    ),
-    (
-        KUBELET_DROP_IN,
-        include_str!("../templates/config/10-kubeseed.conf"),
-    ),
-];
+/// Template ids: their path under `templates/`, each in the registry
+/// ([`crate::templates::TEMPLATES`]).
+pub const KUBE_APISERVER: &str = registered("static-pods/kube-apiserver.yaml");
+pub const KUBE_CONTROLLER_MANAGER: &str = registered("static-pods/kube-controller-manager.yaml");
+pub const KUBE_SCHEDULER: &str = registered("static-pods/kube-scheduler.yaml");
+pub const ETCD: &str = registered("static-pods/etcd.yaml");
+pub const AUTHENTICATION_CONFIG: &str = registered("control-plane/authentication-config.yaml");
+pub const ENCRYPTION_CONFIG: &str = registered("control-plane/encryption-config.yaml");
+pub const KUBELET_DROP_IN: &str = registered("config/10-kubeseed.conf");
 
 /// The etcd image kubeadm pairs with each Kubernetes minor version
 /// (`SupportedEtcdVersion` in kubeadm's `cmd/kubeadm/app/constants/constants.go`),
@@ -198,7 +171,9 @@ fn loopback(ip: IpAddr) -> IpAddr {
 }
 
 // ---------------------------------------------------------------------------------------
-// Template variables. The README's Templates section lists them; keep it in step.
+// Template variables. The registry (src/templates.rs, CONTROL_PLANE and
+// control-plane/encryption-config.yaml) lists them, and rendering refuses a
+// context that differs; the README's Templates section is made from it.
 // ---------------------------------------------------------------------------------------
 
 #[derive(Serialize)]

@@ -8,7 +8,7 @@
 //!   → model: names, SANs, identities         model.rs
 //!   → derive: seed → key seeds, serials, token   derive.rs, detkeygen.rs, keys.rs
 //!   → issue: certificates                    issue.rs
-//!   → render: templates → files in memory    render.rs, controlplane.rs, fileset.rs
+//!   → render: templates → files in memory    render.rs, templates.rs, controlplane.rs, fileset.rs
 //!   → node bundles from those files          nodes.rs, bundle.rs
 //!   → write: staging dir, atomic swap        write.rs
 //! ```
@@ -40,6 +40,7 @@ pub mod nodes;
 pub mod render;
 pub mod rfc3339;
 pub mod spec;
+pub mod templates;
 pub mod write;
 
 use derive::Seed;

@@ -24,8 +24,9 @@ use crate::jws;
 use crate::model::{CaId, Model};
 use crate::render::{RenderError, Templates};
 use crate::spec::TokenUsage;
+use crate::templates::registered;
 
-pub const SECRET: &str = "manifests/bootstrap-token-secret.yaml";
+pub const SECRET: &str = registered("manifests/bootstrap-token-secret.yaml");
 
 /// Where the Secret is written: named for its token id (public: it is also the Secret's
 /// name), so rotating the token shows in `plan` as the old Secret removed and a new one
@@ -45,62 +46,35 @@ pub fn secret_token_id(path: &str) -> Option<&str> {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
 }
-pub const CLUSTER_INFO: &str = "manifests/cluster-info-configmap.yaml";
-pub const CLUSTER_INFO_ROLE: &str = "manifests/bootstrap-signer-clusterinfo-role.yaml";
+pub const CLUSTER_INFO: &str = registered("manifests/cluster-info-configmap.yaml");
+pub const CLUSTER_INFO_ROLE: &str = registered("manifests/bootstrap-signer-clusterinfo-role.yaml");
 pub const CLUSTER_INFO_ROLE_BINDING: &str =
-    "manifests/bootstrap-signer-clusterinfo-rolebinding.yaml";
-pub const KUBELET_BOOTSTRAP: &str = "manifests/kubelet-bootstrap-clusterrolebinding.yaml";
+    registered("manifests/bootstrap-signer-clusterinfo-rolebinding.yaml");
+pub const KUBELET_BOOTSTRAP: &str =
+    registered("manifests/kubelet-bootstrap-clusterrolebinding.yaml");
 pub const AUTOAPPROVE_BOOTSTRAP: &str =
-    "manifests/node-autoapprove-bootstrap-clusterrolebinding.yaml";
+    registered("manifests/node-autoapprove-bootstrap-clusterrolebinding.yaml");
 pub const AUTOAPPROVE_ROTATION: &str =
-    "manifests/node-autoapprove-certificate-rotation-clusterrolebinding.yaml";
-pub const GET_NODES_ROLE: &str = "manifests/get-nodes-clusterrole.yaml";
-pub const GET_NODES_BINDING: &str = "manifests/get-nodes-clusterrolebinding.yaml";
-pub const CLUSTER_ADMINS: &str = "manifests/cluster-admins-clusterrolebinding.yaml";
+    registered("manifests/node-autoapprove-certificate-rotation-clusterrolebinding.yaml");
+pub const GET_NODES_ROLE: &str = registered("manifests/get-nodes-clusterrole.yaml");
+pub const GET_NODES_BINDING: &str = registered("manifests/get-nodes-clusterrolebinding.yaml");
+pub const CLUSTER_ADMINS: &str = registered("manifests/cluster-admins-clusterrolebinding.yaml");
 /// Only with `security.node_restriction = false`: without the Node
 /// authorizer, kubelets get their permissions from RBAC alone.
-pub const NODES_BINDING: &str = "manifests/nodes-clusterrolebinding.yaml";
-pub const KUBEADM_CONFIG: &str = "manifests/kubeadm-config-configmap.yaml";
-pub const KUBEADM_CONFIG_ROLE: &str = "manifests/nodes-kubeadm-config-role.yaml";
-pub const KUBEADM_CONFIG_ROLE_BINDING: &str = "manifests/nodes-kubeadm-config-rolebinding.yaml";
-pub const KUBELET_CONFIG_MAP: &str = "manifests/kubelet-config-configmap.yaml";
-pub const KUBELET_CONFIG_ROLE: &str = "manifests/kubelet-config-role.yaml";
-pub const KUBELET_CONFIG_ROLE_BINDING: &str = "manifests/kubelet-config-rolebinding.yaml";
+pub const NODES_BINDING: &str = registered("manifests/nodes-clusterrolebinding.yaml");
+pub const KUBEADM_CONFIG: &str = registered("manifests/kubeadm-config-configmap.yaml");
+pub const KUBEADM_CONFIG_ROLE: &str = registered("manifests/nodes-kubeadm-config-role.yaml");
+pub const KUBEADM_CONFIG_ROLE_BINDING: &str =
+    registered("manifests/nodes-kubeadm-config-rolebinding.yaml");
+pub const KUBELET_CONFIG_MAP: &str = registered("manifests/kubelet-config-configmap.yaml");
+pub const KUBELET_CONFIG_ROLE: &str = registered("manifests/kubelet-config-role.yaml");
+pub const KUBELET_CONFIG_ROLE_BINDING: &str =
+    registered("manifests/kubelet-config-rolebinding.yaml");
 /// Embedded documents, not files of their own.
-pub const CLUSTER_INFO_KUBECONFIG: &str = "manifests/data/cluster-info-kubeconfig.yaml";
-pub const CLUSTER_CONFIGURATION: &str = "manifests/data/cluster-configuration.yaml";
+pub const CLUSTER_INFO_KUBECONFIG: &str = registered("manifests/data/cluster-info-kubeconfig.yaml");
+pub const CLUSTER_CONFIGURATION: &str = registered("manifests/data/cluster-configuration.yaml");
 /// The KubeletConfiguration, a file of its own and the `kubelet-config` data.
-pub const KUBELET_CONFIG: &str = "config/kubelet-config.yaml";
-
-macro_rules! embed {
-    ($($id:expr),* $(,)?) => {
-        &[$(($id, include_str!(concat!("../templates/", $id)))),*]
-    };
-}
-
-/// Every template of this module, by id (its path under `templates/`).
-pub const TEMPLATES: &[(&str, &str)] = embed![
-    "manifests/bootstrap-token-secret.yaml",
-    "manifests/cluster-info-configmap.yaml",
-    "manifests/bootstrap-signer-clusterinfo-role.yaml",
-    "manifests/bootstrap-signer-clusterinfo-rolebinding.yaml",
-    "manifests/kubelet-bootstrap-clusterrolebinding.yaml",
-    "manifests/node-autoapprove-bootstrap-clusterrolebinding.yaml",
-    "manifests/node-autoapprove-certificate-rotation-clusterrolebinding.yaml",
-    "manifests/get-nodes-clusterrole.yaml",
-    "manifests/get-nodes-clusterrolebinding.yaml",
-    "manifests/cluster-admins-clusterrolebinding.yaml",
-    "manifests/nodes-clusterrolebinding.yaml",
-    "manifests/kubeadm-config-configmap.yaml",
-    "manifests/nodes-kubeadm-config-role.yaml",
-    "manifests/nodes-kubeadm-config-rolebinding.yaml",
-    "manifests/kubelet-config-configmap.yaml",
-    "manifests/kubelet-config-role.yaml",
-    "manifests/kubelet-config-rolebinding.yaml",
-    "manifests/data/cluster-info-kubeconfig.yaml",
-    "manifests/data/cluster-configuration.yaml",
-    "config/kubelet-config.yaml",
-];
+pub const KUBELET_CONFIG: &str = registered("config/kubelet-config.yaml");
 
 /// The public objects and whether this spec wants each. The Secret is
 /// rendered on its own so the token secret never reaches another template.
@@ -273,36 +247,6 @@ pub fn literal_block(text: String, indent: usize) -> Result<String, minijinja::E
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_template_is_listed_once_and_parses() {
-        // `embedded` adds every template and fails on the first that does not parse.
-        assert!(Templates::embedded().is_ok());
-        for (id, _) in TEMPLATES {
-            assert_eq!(TEMPLATES.iter().filter(|(i, _)| i == id).count(), 1, "{id}");
-        }
-        // Every template on disk under manifests/ is embedded.
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/manifests");
-        let mut on_disk = Vec::new();
-        for sub in ["", "data/"] {
-            for e in std::fs::read_dir(dir.join(sub)).unwrap() {
-                let e = e.unwrap();
-                if e.file_type().unwrap().is_file() {
-                    on_disk.push(format!(
-                        "manifests/{sub}{}",
-                        e.file_name().to_string_lossy()
-                    ));
-                }
-            }
-        }
-        for id in &on_disk {
-            assert!(
-                TEMPLATES.iter().any(|(i, _)| i == id),
-                "{id} is not embedded"
-            );
-        }
-        assert_eq!(on_disk.len() + 1, TEMPLATES.len());
-    }
 
     #[test]
     fn literal_block_indents_every_line() {

@@ -1,9 +1,11 @@
 //! Render: issued PKI + templates → the output file set, in memory.
 //!
 //! Templates are embedded in the binary and addressed by constant ids
-//! (their path under `templates/`); minijinja runs with strict undefined so
-//! a misspelt variable is an error, never an empty string. Output is
-//! normalised to LF with exactly one trailing newline.
+//! (their path under `templates/`), all listed, with the variables each
+//! receives, in one registry: [`crate::templates::TEMPLATES`]. minijinja
+//! runs with strict undefined so a misspelt variable is an error, never an
+//! empty string. Output is normalised to LF with exactly one trailing
+//! newline.
 //!
 //! `render --templates DIR` replaces embedded templates by files with the
 //! same id under `DIR`. A file whose id names no embedded template is an
@@ -15,6 +17,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use base64::Engine;
+use minijinja::value::ValueKind;
 use minijinja::{context, Environment, ErrorKind, UndefinedBehavior, Value};
 
 use crate::derive::BootstrapToken;
@@ -22,29 +25,14 @@ use crate::fileset::{File, FileSet, FileSetError, Kind};
 use crate::issue::{IssuedCa, Pki};
 use crate::keys::PrivateKey;
 use crate::model::{CaId, LeafOutput, Model};
+use crate::templates::{registered, TEMPLATES};
 
-/// Template ids: their path under `templates/`.
-pub const KUBECONFIG: &str = "kubeconfig/kubeconfig.yaml";
+/// The kubeconfig template's id (see the registry, [`crate::templates`]).
+pub const KUBECONFIG: &str = registered("kubeconfig/kubeconfig.yaml");
 
-/// Every embedded template of the PKI stage, by id.
-pub const EMBEDDED: &[(&str, &str)] = &[(
-    KUBECONFIG,
-    include_str!("../templates/kubeconfig/kubeconfig.yaml"),
-)];
-
-/// Every embedded template of every stage.
-fn all_embedded() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
-    EMBEDDED
-        .iter()
-        .chain(crate::controlplane::TEMPLATES)
-        .chain(crate::manifests::TEMPLATES)
-}
-
-/// The ids `--templates` may override, sorted.
+/// The ids `--templates` may override, sorted: every registered id.
 pub fn template_ids() -> Vec<&'static str> {
-    let mut ids: Vec<&str> = all_embedded().map(|(id, _)| *id).collect();
-    ids.sort_unstable();
-    ids
+    crate::templates::ids()
 }
 
 /// A user's replacement for an embedded template (`render --templates DIR`).
@@ -146,7 +134,7 @@ impl Templates {
         env.add_filter("literal", crate::manifests::literal_block);
         let mut by_id: BTreeMap<String, Override> = BTreeMap::new();
         for o in overrides {
-            if !all_embedded().any(|(id, _)| *id == o.id) {
+            if crate::templates::info(&o.id).is_none() {
                 return Err(RenderError::UnknownOverride {
                     path: o.path,
                     id: o.id,
@@ -155,10 +143,11 @@ impl Templates {
             by_id.insert(o.id.clone(), o);
         }
         let mut origins = BTreeMap::new();
-        for (id, text) in all_embedded() {
-            let (origin, text) = match by_id.remove(*id) {
+        for t in TEMPLATES {
+            let id = t.id;
+            let (origin, text) = match by_id.remove(id) {
                 Some(o) => (format!("{} (overriding {id})", o.path.display()), o.text),
-                None => (id.to_string(), text.to_string()),
+                None => (id.to_string(), t.text.to_string()),
             };
             env.add_template_owned(id.to_string(), text)
                 .map_err(|e| template_error(&origin, &e))?;
@@ -168,7 +157,16 @@ impl Templates {
     }
 
     /// Renders template `id`, normalised (LF, one trailing newline).
+    ///
+    /// `ctx` must hold exactly the variables the registry lists for `id`
+    /// (an internal error otherwise), so the registry, and the README made
+    /// from it, stay true to what templates receive.
     pub(crate) fn render(&self, id: &str, ctx: Value) -> Result<String, RenderError> {
+        let info = crate::templates::info(id)
+            .ok_or_else(|| RenderError::Missing(format!("template {id} is not registered")))?;
+        if let Some(mismatch) = info.context_mismatch(&variable_names(&ctx)) {
+            return Err(RenderError::Missing(mismatch));
+        }
         let origin = self.origins.get(id).map(String::as_str).unwrap_or(id);
         let text = self
             .env
@@ -177,6 +175,32 @@ impl Templates {
             .map_err(|e| template_error(origin, &e))?;
         Ok(normalize(&text))
     }
+}
+
+/// The dotted names of the leaves of a template context: the entries of a
+/// map are followed (`cluster.name`), anything else is a leaf.
+pub(crate) fn variable_names(ctx: &Value) -> Vec<String> {
+    fn walk(prefix: &str, value: &Value, out: &mut Vec<String>) {
+        let keys = match value.kind() {
+            ValueKind::Map => value.try_iter().ok(),
+            _ => None,
+        };
+        let Some(keys) = keys else {
+            out.push(prefix.to_string());
+            return;
+        };
+        for key in keys {
+            let name = if prefix.is_empty() {
+                key.to_string()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            walk(&name, &value.get_item(&key).unwrap_or_default(), out);
+        }
+    }
+    let mut out = Vec::new();
+    walk("", ctx, &mut out);
+    out
 }
 
 /// A one-line message: for an undefined value, the expression that is
@@ -351,13 +375,106 @@ mod tests {
         assert_eq!(ids.len(), template_ids().len(), "duplicate template ids");
     }
 
+    /// A context with every name in `names` (dotted names nest), each
+    /// `"x\n"`: a string every filter and test of the templates accepts.
+    fn context_with(names: &[&str]) -> Value {
+        let mut root = serde_json::Map::new();
+        for name in names {
+            let mut map = &mut root;
+            let mut parts: Vec<&str> = name.split('.').collect();
+            let leaf = parts.pop().unwrap();
+            for part in parts {
+                map = map
+                    .entry(part)
+                    .or_insert_with(|| serde_json::Value::Object(Default::default()))
+                    .as_object_mut()
+                    .unwrap();
+            }
+            map.insert(leaf.into(), "x\n".into());
+        }
+        Value::from_serialize(&root)
+    }
+
+    #[test]
+    fn every_template_renders_with_its_registered_variables() {
+        let t = Templates::embedded().unwrap();
+        for info in TEMPLATES {
+            let all: Vec<&str> = info
+                .variables
+                .iter()
+                .chain(info.sometimes)
+                .copied()
+                .collect();
+            t.render(info.id, context_with(&all))
+                .unwrap_or_else(|e| panic!("{}: {e}", info.id));
+            // Without the `sometimes` ones, where the template has an
+            // alternative (kubeconfig: client certificate or token).
+            if info.sometimes.contains(&"token") {
+                let without: Vec<&str> = all.iter().copied().filter(|v| *v != "token").collect();
+                t.render(info.id, context_with(&without))
+                    .unwrap_or_else(|e| panic!("{}: {e}", info.id));
+            }
+        }
+    }
+
+    #[test]
+    fn every_template_uses_only_registered_variables_and_needs_each_it_uses() {
+        let t = Templates::embedded().unwrap();
+        for info in TEMPLATES {
+            let template = t.env.get_template(info.id).unwrap();
+            let mut used: Vec<String> = template.undeclared_variables(true).into_iter().collect();
+            used.sort();
+            for name in &used {
+                assert!(
+                    info.variables.contains(&name.as_str())
+                        || info.sometimes.contains(&name.as_str()),
+                    "{} uses {name}, which its registry entry does not list",
+                    info.id
+                );
+            }
+            // Strict undefined: leaving out a variable the template uses is an
+            // error (the `sometimes` ones are tested with `is defined`).
+            for name in used.iter().filter(|n| info.variables.contains(&n.as_str())) {
+                let without: Vec<&str> = info
+                    .variables
+                    .iter()
+                    .chain(info.sometimes)
+                    .copied()
+                    .filter(|v| v != name)
+                    .collect();
+                let err = template
+                    .render(context_with(&without))
+                    .expect_err(&format!("{} renders without {name}", info.id));
+                assert_eq!(err.kind(), ErrorKind::UndefinedError, "{}: {name}", info.id);
+            }
+        }
+    }
+
+    #[test]
+    fn a_context_unlike_the_registry_is_refused() {
+        let t = Templates::embedded().unwrap();
+        let err = t
+            .render(
+                KUBECONFIG,
+                context_with(&["ca_data", "server", "cluster", "user", "token", "extra"]),
+            )
+            .unwrap_err();
+        assert!(matches!(err, RenderError::Missing(_)), "{err}");
+        assert!(err.to_string().contains("unregistered [extra]"), "{err}");
+        let nested = variable_names(&context! { a => 1, b => context! { c => "x", d => vec![1] } });
+        assert_eq!(nested, ["a", "b.c", "b.d"]);
+    }
+
     #[test]
     fn strict_undefined_is_an_error() {
         let t = Templates::embedded().unwrap();
-        let err = t
-            .render(KUBECONFIG, context! { server => "https://x:6443" })
+        let e = t
+            .env
+            .get_template(KUBECONFIG)
+            .unwrap()
+            .render(context! { server => "https://x:6443" })
             .unwrap_err();
-        let msg = err.to_string();
+        let msg = template_error(KUBECONFIG, &e).to_string();
         assert!(msg.contains(KUBECONFIG), "{msg}");
         assert!(msg.contains("undefined"), "{msg}");
     }
@@ -372,25 +489,25 @@ mod tests {
 
     #[test]
     fn an_override_replaces_its_template_and_is_named_in_errors() {
-        let t = Templates::with_overrides(vec![override_of(
-            KUBECONFIG,
-            "server: {{ server }}\nuser: {{ cluster.nmae }}\n",
+        let etcd = crate::controlplane::ETCD;
+        let vars = crate::templates::info(etcd).unwrap().variables;
+        let ok = Templates::with_overrides(vec![override_of(
+            etcd,
+            "version: {{ etcd.version }}\nname: {{ cluster.name }}\n",
         )])
-        .unwrap();
-        let ok = t.render(
-            KUBECONFIG,
-            context! { server => "s", cluster => context! { nmae => "c" } },
-        );
-        assert_eq!(ok.unwrap(), "server: s\nuser: c\n");
-        let err = t
-            .render(
-                KUBECONFIG,
-                context! { server => "s", cluster => context! { name => "c" } },
-            )
-            .unwrap_err()
-            .to_string();
+        .unwrap()
+        .render(etcd, context_with(vars));
+        assert_eq!(ok.unwrap(), "version: x\n\nname: x\n");
+        let err = Templates::with_overrides(vec![override_of(
+            etcd,
+            "version: {{ etcd.version }}\nname: {{ cluster.nmae }}\n",
+        )])
+        .unwrap()
+        .render(etcd, context_with(vars))
+        .unwrap_err()
+        .to_string();
         assert!(
-            err.contains("/tmp/overrides/kubeconfig/kubeconfig.yaml"),
+            err.contains("/tmp/overrides/static-pods/etcd.yaml"),
             "{err}"
         );
         assert!(err.contains("`cluster.nmae` is undefined"), "{err}");
