@@ -127,6 +127,22 @@ impl Default for Workspace {
     }
 }
 
+/// `base` (a spec's text) with each `(old, new)` applied in turn; every `old` must occur
+/// exactly once in the text it edits, so that a change to `base` cannot silently turn an edit
+/// into a no-op or into an edit of the wrong key.
+pub fn edit_spec(base: &str, edits: &[(&str, &str)]) -> String {
+    let mut text = base.to_string();
+    for (old, new) in edits {
+        assert_eq!(
+            text.matches(old).count(),
+            1,
+            "{old:?} must occur exactly once in the spec:\n{text}"
+        );
+        text = text.replacen(old, new, 1);
+    }
+    text
+}
+
 /// The text of a file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
