@@ -21,12 +21,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use base64::Engine;
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::fileset::{check_file, check_place, File, FileSet, FileSetError, Kind, Space};
 use crate::spec::Format;
+use crate::text::{b64, yaml_scalar};
 
 /// Ignition config spec version of `ignition.json`. 3.3.0 is read by every Ignition since
 /// 2.14, which is also the newest that Debian 12's `ignition-validate` accepts.
@@ -184,10 +184,6 @@ fn is_unit_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b":-_.@".contains(&b))
 }
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 /// The mode and secrecy of a bundle file: one that embeds any secret is itself a secret.
 fn bundle_file(kind: Kind, bytes: Vec<u8>, secret: bool) -> File {
     if secret {
@@ -266,20 +262,6 @@ pub fn tarball(files: &[HostFile], mtime: OffsetDateTime) -> Result<Vec<u8>, Bun
         path: String::new(),
         message: e.to_string(),
     })
-}
-
-/// A YAML scalar for a host path or unit name: plain when that is unambiguous, else a JSON
-/// string (which YAML reads as a double-quoted scalar).
-fn yaml_scalar(s: &str) -> String {
-    let plain = s.starts_with('/')
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-@".contains(&b));
-    if plain || is_unit_name(s) {
-        s.to_string()
-    } else {
-        // A string always serialises.
-        serde_json::to_string(s).unwrap_or_default()
-    }
 }
 
 /// `#cloud-config` user-data: one `write_files` entry per file (`path`, `owner: root:root`,

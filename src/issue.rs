@@ -394,8 +394,7 @@ fn serial(
 
 /// PEM with LF line endings and 64-column base64, as Go's encoding/pem writes it.
 pub fn pem_encode(tag: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let b64 = crate::text::b64(der);
     let mut out = format!("-----BEGIN {tag}-----\n");
     for chunk in b64.as_bytes().chunks(64) {
         out.push_str(&String::from_utf8_lossy(chunk));

@@ -8,7 +8,7 @@
 //!   → model: names, SANs, identities         model.rs
 //!   → derive: seed → key seeds, serials, token   derive.rs, detkeygen.rs, keys.rs
 //!   → issue: certificates                    issue.rs
-//!   → render: templates → files in memory    render.rs, templates.rs, controlplane.rs, fileset.rs
+//!   → render: templates → files in memory    render/, templates.rs, text.rs, fileset.rs
 //!   → node bundles from those files          nodes.rs, bundle.rs
 //!   → write: staging dir, atomic swap        write.rs
 //! ```
@@ -23,7 +23,6 @@
 pub mod bundle;
 pub mod cli;
 pub mod commands;
-pub mod controlplane;
 pub mod derive;
 pub mod detkeygen;
 pub mod duration;
@@ -33,7 +32,6 @@ pub mod issue;
 pub mod jws;
 pub mod keys;
 pub mod load;
-pub mod manifests;
 pub mod model;
 mod names;
 pub mod nodes;
@@ -41,6 +39,7 @@ pub mod render;
 pub mod rfc3339;
 pub mod spec;
 pub mod templates;
+pub mod text;
 pub mod write;
 
 use derive::Seed;
@@ -64,7 +63,7 @@ pub fn render_with(
     let model = model::Model::from_spec(spec);
     // Before the PKI: it needs none of it, and a template mistake should not
     // wait for an RSA prime search.
-    let control_plane = controlplane::render(spec, &model, seed, templates)?;
+    let control_plane = render::controlplane::render(spec, &model, seed, templates)?;
     let token = bootstrap_token(&model, seed)?;
     let pki = issue::issue(&model, seed, external_ca)?;
     let mut files = render::render(&model, &pki, &token, templates)?;

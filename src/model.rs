@@ -140,7 +140,7 @@ pub struct Model {
     pub cluster: ClusterValues,
 }
 
-/// Cluster-wide values for the manifests (manifests.rs) and `kubeseed join`,
+/// Cluster-wide values for the manifests (render/manifests.rs) and `kubeseed join`,
 /// resolved once so templates only substitute and test conditions.
 #[derive(Clone, Debug)]
 pub struct ClusterValues {

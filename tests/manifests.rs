@@ -368,7 +368,7 @@ fn rules(obj: &Value) -> Value {
 fn secret_file() -> &'static str {
     static PATH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let seed = kubeseed::derive::Seed::from_hex(SEED).unwrap();
-        kubeseed::manifests::secret_path(&seed.bootstrap_token(1).unwrap().id)
+        kubeseed::render::manifests::secret_path(&seed.bootstrap_token(1).unwrap().id)
     });
     PATH.as_str()
 }

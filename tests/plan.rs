@@ -431,7 +431,7 @@ fn rotating_the_token_changes_only_files_that_carry_it() {
     // named by its id) change.
     let seed = kubeseed::derive::Seed::from_hex(TEST_SEED_HEX).unwrap();
     let secret = |generation| {
-        kubeseed::manifests::secret_path(&seed.bootstrap_token(generation).unwrap().id)
+        kubeseed::render::manifests::secret_path(&seed.bootstrap_token(generation).unwrap().id)
     };
     let (old, new) = (secret(1), secret(2));
     assert_ne!(old, new);

@@ -326,7 +326,7 @@ fn token_secret_file(dir: &Path) -> Option<std::path::PathBuf> {
     let mut names: Vec<String> = std::fs::read_dir(dir.join("manifests"))
         .ok()?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| crate::manifests::secret_token_id(&format!("manifests/{n}")).is_some())
+        .filter(|n| crate::render::manifests::secret_token_id(&format!("manifests/{n}")).is_some())
         .collect();
     names.sort();
     names.first().map(|n| dir.join("manifests").join(n))

@@ -21,8 +21,9 @@ use std::path::Path;
 use crate::derive::Seed;
 use crate::error::Error;
 use crate::issue::ExternalCa;
+use crate::render::controlplane;
 use crate::render::Templates;
-use crate::{controlplane, load, rfc3339, spec, write};
+use crate::{load, rfc3339, spec, write};
 
 /// A warning on stderr; it never fails the command.
 pub fn warn(message: &str) {

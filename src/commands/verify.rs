@@ -303,7 +303,7 @@ fn check_index(tree: &Tree, report: &mut Report) -> Option<BTreeMap<String, Entr
 fn must_be_secret(path: &str, kind: &str, bytes: &[u8]) -> bool {
     kind == "private-key"
         || kind == "kubeconfig"
-        || crate::manifests::secret_token_id(path).is_some()
+        || crate::render::manifests::secret_token_id(path).is_some()
         || path.ends_with("encryption-config.yaml")
         || holds_private_key(bytes)
 }

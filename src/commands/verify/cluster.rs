@@ -100,7 +100,7 @@ fn check_token(
     let files: Vec<&String> = tree
         .files
         .keys()
-        .filter(|p| crate::manifests::secret_token_id(p).is_some())
+        .filter(|p| crate::render::manifests::secret_token_id(p).is_some())
         .collect();
     let path = match files.as_slice() {
         [one] => one.to_string(),

@@ -13,18 +13,17 @@
 //! which are not files of their own. Every value comes from
 //! [`crate::model::ClusterValues`]; templates only substitute and test.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use minijinja::{context, Value};
 
+use super::{RenderError, Templates};
 use crate::derive::BootstrapToken;
 use crate::fileset::{File, FileSet, Kind};
 use crate::issue::Pki;
 use crate::jws;
 use crate::model::{CaId, Model};
-use crate::render::{RenderError, Templates};
 use crate::spec::TokenUsage;
 use crate::templates::registered;
+use crate::text::b64;
 
 pub const SECRET: &str = registered("manifests/bootstrap-token-secret.yaml");
 
@@ -133,7 +132,7 @@ pub fn render(
     let kubeconfig = templates.render(
         CLUSTER_INFO_KUBECONFIG,
         context! {
-            ca_data => STANDARD.encode(ca.bundle_pem.as_bytes()),
+            ca_data => b64(ca.bundle_pem.as_bytes()),
             server => model.server,
         },
     )?;
@@ -185,7 +184,7 @@ pub fn render(
 /// `None` when kubeadm would omit them.
 fn secret_context(model: &Model, token: &BootstrapToken) -> Value {
     let v = &model.cluster;
-    let b64 = |s: &str| STANDARD.encode(s.as_bytes());
+    let b64 = |s: &str| b64(s.as_bytes());
     let groups = v.token_extra_groups.join(",");
     context! {
         token_id => token.id,
@@ -196,85 +195,5 @@ fn secret_context(model: &Model, token: &BootstrapToken) -> Value {
         description => (!v.token_description.is_empty()).then(|| b64(&v.token_description)),
         usages => v.token_usages,
         true_b64 => b64("true"),
-    }
-}
-
-/// The `literal(indent)` template filter: `text` as a YAML literal block
-/// scalar (`|`) whose lines are indented by `indent` spaces, for values that
-/// must survive YAML byte for byte (a signed kubeconfig, embedded configs).
-///
-/// With the default "clip" chomping a literal block gives back its lines
-/// joined by `\n` plus exactly one final `\n`, provided no line ends in
-/// blanks and the first line sets the indentation. Anything else is refused
-/// here rather than silently changed by a YAML parser.
-pub fn literal_block(text: String, indent: usize) -> Result<String, minijinja::Error> {
-    let refuse = |why: &str| {
-        Err(minijinja::Error::new(
-            minijinja::ErrorKind::InvalidOperation,
-            format!("literal: {why}; a YAML literal block could not reproduce it exactly"),
-        ))
-    };
-    let Some(body) = text.strip_suffix('\n') else {
-        return refuse("the text does not end in a newline");
-    };
-    if body.is_empty() || body.ends_with('\n') {
-        return refuse("the text is empty or ends in an empty line");
-    }
-    if body.starts_with([' ', '\n']) {
-        return refuse("the first line is empty or starts with a space");
-    }
-    if let Some(c) = body
-        .chars()
-        .find(|c| (*c != '\n' && c.is_control()) || *c == '\u{feff}')
-    {
-        return refuse(&format!("the text contains the control character {c:?}"));
-    }
-    if body.lines().any(|l| l.ends_with(' ')) {
-        return refuse("a line ends in a space");
-    }
-    let pad = " ".repeat(indent);
-    let mut out = String::from("|");
-    for line in body.split('\n') {
-        out.push('\n');
-        if !line.is_empty() {
-            out.push_str(&pad);
-            out.push_str(line);
-        }
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn literal_block_indents_every_line() {
-        assert_eq!(
-            literal_block("a: 1\nb:\n- \"\"\n".into(), 4).unwrap(),
-            "|\n    a: 1\n    b:\n    - \"\""
-        );
-        // An interior empty line stays empty: no trailing blanks.
-        assert_eq!(
-            literal_block("a\n\nb\n".into(), 2).unwrap(),
-            "|\n  a\n\n  b"
-        );
-    }
-
-    #[test]
-    fn literal_block_refuses_what_it_cannot_reproduce() {
-        for bad in [
-            "no newline",
-            "",
-            "\n",
-            "two newlines\n\n",
-            " leading space\n",
-            "\nleading empty line\n",
-            "trailing space \nx\n",
-            "tab\there\n",
-            "cr\r\n",
-        ] {
-            assert!(literal_block(bad.into(), 4).is_err(), "{bad:?}");
-        }
     }
 }

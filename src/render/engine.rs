@@ -1,34 +1,24 @@
-//! Render: issued PKI + templates → the output file set, in memory.
+//! The template engine: minijinja over the embedded templates, each addressed by its id
+//! (its path under `templates/`) and listed, with the variables it receives, in one
+//! registry: [`crate::templates::TEMPLATES`]. minijinja runs with strict undefined so a
+//! misspelt variable is an error, never an empty string. Output is normalised to LF with
+//! exactly one trailing newline.
 //!
-//! Templates are embedded in the binary and addressed by constant ids
-//! (their path under `templates/`), all listed, with the variables each
-//! receives, in one registry: [`crate::templates::TEMPLATES`]. minijinja
-//! runs with strict undefined so a misspelt variable is an error, never an
-//! empty string. Output is normalised to LF with exactly one trailing
-//! newline.
-//!
-//! `render --templates DIR` replaces embedded templates by files with the
-//! same id under `DIR`. A file whose id names no embedded template is an
-//! error, so a typo in a file name cannot silently leave the embedded
-//! template in place. Every error names where the template came from.
+//! `render --templates DIR` replaces embedded templates by files with the same id under
+//! `DIR`. A file whose id names no embedded template is an error, so a typo in a file name
+//! cannot silently leave the embedded template in place. Every error names where the
+//! template came from.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use base64::Engine;
 use minijinja::value::ValueKind;
-use minijinja::{context, Environment, ErrorKind, UndefinedBehavior, Value};
+use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 
-use crate::derive::BootstrapToken;
-use crate::fileset::{File, FileSet, FileSetError, Kind};
-use crate::issue::{IssuedCa, Pki};
-use crate::keys::PrivateKey;
-use crate::model::{CaId, LeafOutput, Model};
-use crate::templates::{registered, TEMPLATES};
-
-/// The kubeconfig template's id (see the registry, [`crate::templates`]).
-pub const KUBECONFIG: &str = registered("kubeconfig/kubeconfig.yaml");
+use crate::fileset::FileSetError;
+use crate::templates::TEMPLATES;
+use crate::text;
 
 /// The ids `--templates` may override, sorted: every registered id.
 pub fn template_ids() -> Vec<&'static str> {
@@ -44,9 +34,6 @@ pub struct Override {
     pub path: PathBuf,
     pub text: String,
 }
-
-/// The user name kubeadm gives the bootstrap token in bootstrap-kubelet.conf.
-const BOOTSTRAP_USER: &str = "tls-bootstrap-token-user";
 
 #[derive(Debug)]
 pub enum RenderError {
@@ -130,8 +117,8 @@ impl Templates {
         // ever printed with `{:#}`, which nothing here uses: it could hold
         // secret values from the context.
         env.set_debug(true);
-        env.add_filter("yaml", yaml_scalar);
-        env.add_filter("literal", crate::manifests::literal_block);
+        env.add_filter("yaml", |v: String| text::yaml_scalar(&v));
+        env.add_filter("literal", text::literal_block);
         let mut by_id: BTreeMap<String, Override> = BTreeMap::new();
         for o in overrides {
             if crate::templates::info(&o.id).is_none() {
@@ -249,120 +236,11 @@ fn normalize(text: &str) -> String {
     s
 }
 
-/// A YAML scalar: plain when that is unambiguous, else a JSON string
-/// (which YAML reads as a double-quoted scalar).
-fn yaml_scalar(value: String) -> String {
-    let plain = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:@".contains(c))
-        && value
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-        && !matches!(
-            value.to_ascii_lowercase().as_str(),
-            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
-        );
-    if plain {
-        value
-    } else {
-        serde_json::to_string(&value).unwrap_or_default()
-    }
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// Renders every file of the PKI stage: certificates, keys and kubeconfigs.
-pub fn render(
-    model: &Model,
-    pki: &Pki,
-    token: &BootstrapToken,
-    templates: &Templates,
-) -> Result<FileSet, RenderError> {
-    let mut files = FileSet::new();
-    for ca in pki.cas.values() {
-        // The trust bundle: the signing certificate first, so it pairs with the key.
-        add_pair(&mut files, ca.row.path, &ca.bundle_pem, &ca.key)?;
-    }
-    let ca = kubernetes_ca(pki)?;
-    for leaf in &pki.leaves {
-        match &leaf.row.output {
-            LeafOutput::Pair(path) => add_pair(&mut files, path, &leaf.cert_pem, &leaf.key)?,
-            LeafOutput::Kubeconfig(name) => {
-                let key_pem = leaf.key.to_pem();
-                let text = templates.render(
-                    KUBECONFIG,
-                    context! {
-                        ca_data => b64(ca.bundle_pem.as_bytes()),
-                        server => model.server,
-                        cluster => model.cluster_name,
-                        user => leaf.row.cn,
-                        client_certificate_data => b64(leaf.cert_pem.as_bytes()),
-                        client_key_data => b64(key_pem.as_bytes()),
-                    },
-                )?;
-                files.insert(
-                    &format!("kubeconfig/{name}.conf"),
-                    File::secret(Kind::Kubeconfig, text.into_bytes()),
-                )?;
-            }
-        }
-    }
-    files.insert(
-        "pki/sa.key",
-        File::secret(Kind::PrivateKey, pki.sa.to_pem().as_bytes().to_vec()),
-    )?;
-    files.insert(
-        "pki/sa.pub",
-        File::public(Kind::PublicKey, pki.sa.public_key_pem().into_bytes()),
-    )?;
-    let bootstrap = templates.render(
-        KUBECONFIG,
-        context! {
-            ca_data => b64(ca.bundle_pem.as_bytes()),
-            server => model.server,
-            cluster => model.cluster_name,
-            user => BOOTSTRAP_USER,
-            token => token.token().as_str(),
-        },
-    )?;
-    files.insert(
-        "kubeconfig/bootstrap-kubelet.conf",
-        File::secret(Kind::Kubeconfig, bootstrap.into_bytes()),
-    )?;
-    files.extend(crate::manifests::render(model, pki, token, templates)?)?;
-    Ok(files)
-}
-
-fn kubernetes_ca(pki: &Pki) -> Result<&IssuedCa, RenderError> {
-    pki.cas
-        .get(&CaId::Kubernetes)
-        .ok_or_else(|| RenderError::Missing("the Kubernetes CA".into()))
-}
-
-fn add_pair(
-    files: &mut FileSet,
-    path: &str,
-    cert_pem: &str,
-    key: &PrivateKey,
-) -> Result<(), RenderError> {
-    files.insert(
-        &format!("{path}.crt"),
-        File::public(Kind::Certificate, cert_pem.as_bytes().to_vec()),
-    )?;
-    files.insert(
-        &format!("{path}.key"),
-        File::secret(Kind::PrivateKey, key.to_pem().as_bytes().to_vec()),
-    )?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::kubeconfigs::KUBECONFIG;
+    use minijinja::context;
 
     #[test]
     fn every_embedded_template_loads() {
@@ -489,7 +367,7 @@ mod tests {
 
     #[test]
     fn an_override_replaces_its_template_and_is_named_in_errors() {
-        let etcd = crate::controlplane::ETCD;
+        let etcd = crate::render::controlplane::ETCD;
         let vars = crate::templates::info(etcd).unwrap().variables;
         let ok = Templates::with_overrides(vec![override_of(
             etcd,
@@ -536,22 +414,6 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("syntax error"), "{err}");
-    }
-
-    #[test]
-    fn yaml_scalars() {
-        assert_eq!(yaml_scalar("https://a.b:6443".into()), "https://a.b:6443");
-        assert_eq!(
-            yaml_scalar("system:kube-scheduler".into()),
-            "system:kube-scheduler"
-        );
-        assert_eq!(yaml_scalar("123".into()), "\"123\"");
-        assert_eq!(yaml_scalar("no".into()), "\"no\"");
-        assert_eq!(
-            yaml_scalar("https://[::1]:6443".into()),
-            "\"https://[::1]:6443\""
-        );
-        assert_eq!(yaml_scalar("".into()), "\"\"");
     }
 
     #[test]

@@ -18,16 +18,16 @@
 
 use std::net::IpAddr;
 
-use base64::Engine;
 use minijinja::Value;
 use serde::Serialize;
 
+use super::{RenderError, Templates};
 use crate::derive::Seed;
 use crate::fileset::{File, FileSet, Kind};
 use crate::model::Model;
-use crate::render::{RenderError, Templates};
 use crate::spec::{Controller, Host, Spec};
 use crate::templates::registered;
+use crate::text::b64;
 
 /// Template ids: their path under `templates/`, each in the registry
 /// ([`crate::templates::TEMPLATES`]).
@@ -325,7 +325,7 @@ pub fn render(
         Some(EncryptionVars {
             encryption: EncryptionKey {
                 key_name: format!("key-{generation}"),
-                secret: base64::engine::general_purpose::STANDARD.encode(key.as_slice()),
+                secret: b64(key.as_slice()),
             },
         })
     } else {
@@ -588,8 +588,7 @@ not_before = "2026-01-01T00:00:00Z"
         let file = files.get(path).unwrap();
         assert!(file.secret);
         assert_eq!(file.mode, 0o600);
-        let key =
-            base64::engine::general_purpose::STANDARD.encode(seed().encryption_key(1).as_slice());
+        let key = b64(seed().encryption_key(1).as_slice());
         let t = text(&files, path);
         assert!(t.contains("name: key-1"), "{t}");
         assert!(t.contains(&key), "{t}");

@@ -1,0 +1,38 @@
+//! Render: the model, the issued PKI and the templates → the output file set, in memory.
+//! [`engine`] is the template engine; every other module renders one family of output files
+//! from the model and returns its own [`FileSet`]:
+//!
+//! - [`pki`]: `pki/` (CAs as trust bundles, certificate and key pairs, the service-account keys);
+//! - [`kubeconfigs`]: `kubeconfig/` (one per client identity, and the bootstrap kubeconfig);
+//! - [`manifests`]: `manifests/` and `config/kubelet-config.yaml` (what `kubectl apply` and
+//!   `kubeadm join` need);
+//! - [`controlplane`]: `control-plane/<controller>/` (static pods, authentication and
+//!   encryption configuration) and the kubelet's systemd drop-in.
+//!
+//! The families import the engine and nothing of each other; this module only joins them.
+
+pub mod controlplane;
+pub mod engine;
+pub mod kubeconfigs;
+pub mod manifests;
+pub mod pki;
+
+pub use engine::{template_ids, Override, RenderError, Templates};
+
+use crate::derive::BootstrapToken;
+use crate::fileset::FileSet;
+use crate::issue::Pki;
+use crate::model::Model;
+
+/// Renders every file of the PKI stage: certificates, keys, kubeconfigs and manifests.
+pub fn render(
+    model: &Model,
+    pki: &Pki,
+    token: &BootstrapToken,
+    templates: &Templates,
+) -> Result<FileSet, RenderError> {
+    let mut files = pki::render(pki)?;
+    files.extend(kubeconfigs::render(model, pki, token, templates)?)?;
+    files.extend(manifests::render(model, pki, token, templates)?)?;
+    Ok(files)
+}
