@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use crate::derive::keys::PrivateKey;
 use crate::derive::Seed;
 use crate::error::Error;
 use crate::issue::ExternalCa;
-use crate::keys::PrivateKey;
 use crate::render::Override;
 use crate::spec::{self, Parsed};
 

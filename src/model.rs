@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use time::OffsetDateTime;
 
-use crate::keys::Algorithm;
+use crate::derive::keys::Algorithm;
 use crate::spec::{Host, Spec, TokenUsage};
 
 /// Assets that exist once per cluster and can be re-keyed with `[pki.generations]`.

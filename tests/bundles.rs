@@ -825,7 +825,7 @@ fn every_rendered_file_is_placed_or_excluded() {
                 continue;
             }
             assert!(
-                kubeseed::nodes::place(path).is_some(),
+                kubeseed::bundle::placement::place(path).is_some(),
                 "{path} is rendered but src/nodes.rs neither places it on nodes nor excludes it"
             );
             if let Some(rest) = path.strip_prefix("control-plane/") {

@@ -1,4 +1,4 @@
-//! Known-answer tests for `kubeseed::detkeygen` against the C2SP det-keygen
+//! Known-answer tests for `kubeseed::derive::detkeygen` against the C2SP det-keygen
 //! vectors, copied verbatim into `tests/vectors/`:
 //!
 //! * `det-keygen-rsa.json`: C2SP/C2SP `det-keygen/rsa.json` (the 21-vector
@@ -22,7 +22,7 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use kubeseed::detkeygen::{ecdsa_p256_scalar, ecdsa_p384_scalar, rsa_primes};
+use kubeseed::derive::detkeygen::{ecdsa_p256_scalar, ecdsa_p384_scalar, rsa_primes};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use rsa::pkcs1;
 use rsa::pkcs8::PrivateKeyInfo;

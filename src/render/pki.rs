@@ -1,9 +1,9 @@
 //! The PKI's files: every CA as its trust bundle and key, every leaf certificate and key
 //! pair, and the service-account key pair.
 
+use crate::derive::keys::PrivateKey;
 use crate::fileset::{File, FileSet, Kind};
 use crate::issue::Pki;
-use crate::keys::PrivateKey;
 use crate::model::LeafOutput;
 
 use super::RenderError;

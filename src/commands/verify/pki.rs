@@ -20,7 +20,7 @@ use x509_parser::x509::SubjectPublicKeyInfo;
 
 use super::kubeconfig::Kubeconfig;
 use super::{yaml, Report, Tree, WARN_WITHIN};
-use crate::keys::PrivateKey;
+use crate::derive::keys::PrivateKey;
 use crate::model::{service_ip, CAS};
 
 /// The Kubernetes CA every kubeconfig embeds and most leaves chain to.

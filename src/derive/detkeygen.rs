@@ -6,7 +6,7 @@
 //! This module owns the step from "seed bytes" to "key numbers". It knows
 //! nothing about kubeseed's assets: where the seed comes from (HKDF-SHA256 of
 //! the cluster seed, one 32-byte seed per asset and generation) belongs to the
-//! derivation module, and PEM encoding belongs to [`crate::keys`]. The
+//! derivation module, and PEM encoding belongs to [`crate::derive::keys`]. The
 //! description below is the contract: another implementation that follows it
 //! re-derives byte-identical keys from the same 32-byte asset seeds.
 //!
@@ -85,7 +85,7 @@
 //! (`|p - q| > 2^(bits/2 - 100)`, `d >= 2^(bits/2)`, `N` has exactly `bits`
 //! bits); a failure there (probability below 2^-97) is also an error.
 //!
-//! # What kubeseed writes (see [`crate::keys`])
+//! # What kubeseed writes (see [`crate::derive::keys`])
 //!
 //! * RSA private key: PKCS#1 `RSA PRIVATE KEY` with `n, e, d, p, q`
 //!   exactly as above (so `d` is the λ-based exponent), `dP = d mod (p-1)`,

@@ -1,5 +1,5 @@
 //! Private keys: the supported algorithms, [`PrivateKey`] derived from a
-//! per-asset seed (through [`crate::detkeygen`]) or read from a user's PEM
+//! per-asset seed (through [`crate::derive::detkeygen`]) or read from a user's PEM
 //! file, its PEM and DER encodings in the formats kubeadm writes, and the
 //! deterministic signer rcgen issues certificates with.
 //!
@@ -23,7 +23,7 @@ use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::detkeygen::{self, DetKeygenError};
+use crate::derive::detkeygen::{self, DetKeygenError};
 
 /// The key algorithm of every generated key (`pki.algorithm`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -655,7 +655,7 @@ mod tests {
     /// the CRT values match), for each size we offer.
     #[test]
     fn rsa_pem_equals_the_c2sp_vector_key() {
-        let vectors = vectors(include_str!("../tests/vectors/det-keygen-rsa.json"));
+        let vectors = vectors(include_str!("../../tests/vectors/det-keygen-rsa.json"));
         for bits in [2048, 3072, 4096] {
             let vector = vectors
                 .iter()
@@ -679,7 +679,7 @@ mod tests {
     /// namedCurve OID (which the PKCS#8 form keeps outside).
     #[test]
     fn ec_pem_carries_the_c2sp_vector_key() {
-        let vectors = vectors(include_str!("../tests/vectors/det-keygen-ecdsa.json"));
+        let vectors = vectors(include_str!("../../tests/vectors/det-keygen-ecdsa.json"));
         let mut checked = 0;
         for vector in &vectors {
             let (alg, oid) = match vector["curve"].as_str().unwrap() {

@@ -11,7 +11,7 @@
 //!
 //! Every format carries the same files with the same bytes, modes and owner (root), and the
 //! same parent directories (0755, root), so switching formats never changes what lands on a
-//! machine. Which files a node gets is `nodes.rs`'s business; this module knows nothing about
+//! machine. Which files a node gets is [`placement`]'s business; this module knows nothing about
 //! Kubernetes, only about files, systemd units and the four formats.
 //!
 //! Everything here is a pure function of its input: entries are sorted by path whatever
@@ -21,7 +21,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::fileset::{check_file, check_place, File, FileSet, FileSetError, Kind, Space};
@@ -31,6 +30,11 @@ use crate::text::{b64, yaml_scalar};
 /// Ignition config spec version of `ignition.json`. 3.3.0 is read by every Ignition since
 /// 2.14, which is also the newest that Debian 12's `ignition-validate` accepts.
 pub const IGNITION_VERSION: &str = "3.3.0";
+
+mod ignition;
+pub mod placement;
+
+pub use ignition::ignition;
 
 /// Mode of every directory a bundle creates, in every format.
 pub const DIR_MODE: u32 = 0o755;
@@ -302,112 +306,6 @@ pub fn cloud_config(files: &[HostFile]) -> Result<Vec<u8>, BundleError> {
     Ok(out.into_bytes())
 }
 
-/// An Ignition config (spec [`IGNITION_VERSION`]): `storage.directories` for every parent
-/// directory (mode 0755, root; for one that exists Ignition only sets mode and owner),
-/// `storage.files` for every file (`overwrite: true`, decimal `mode`, owner root, contents as
-/// a `data:;base64,` URL), sorted by path, and `systemd.units` enabling every unit that has a
-/// unit file or drop-in in the tree. Pretty-printed with a trailing newline.
-pub fn ignition(files: &[HostFile]) -> Result<Vec<u8>, BundleError> {
-    // Field order here is key order in the output.
-    #[derive(Serialize)]
-    struct Config<'a> {
-        ignition: Version,
-        storage: Storage<'a>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        systemd: Option<Systemd<'a>>,
-    }
-    #[derive(Serialize)]
-    struct Version {
-        version: &'static str,
-    }
-    #[derive(Serialize)]
-    struct Storage<'a> {
-        directories: Vec<Directory<'a>>,
-        files: Vec<IgnFile<'a>>,
-    }
-    #[derive(Serialize)]
-    struct Directory<'a> {
-        path: &'a str,
-        mode: u32,
-        user: Owner,
-        group: Owner,
-    }
-    #[derive(Serialize)]
-    struct IgnFile<'a> {
-        path: &'a str,
-        mode: u32,
-        overwrite: bool,
-        user: Owner,
-        group: Owner,
-        contents: Contents,
-    }
-    #[derive(Serialize)]
-    struct Owner {
-        name: &'static str,
-    }
-    #[derive(Serialize)]
-    struct Contents {
-        source: String,
-    }
-    #[derive(Serialize)]
-    struct Systemd<'a> {
-        units: Vec<Unit<'a>>,
-    }
-    #[derive(Serialize)]
-    struct Unit<'a> {
-        name: &'a str,
-        enabled: bool,
-    }
-    const ROOT: Owner = Owner { name: "root" };
-
-    let tree = Tree::new(files)?;
-    let units = tree.systemd_units();
-    let config = Config {
-        ignition: Version {
-            version: IGNITION_VERSION,
-        },
-        storage: Storage {
-            directories: tree
-                .dirs
-                .iter()
-                .map(|path| Directory {
-                    path,
-                    mode: DIR_MODE,
-                    user: ROOT,
-                    group: ROOT,
-                })
-                .collect(),
-            files: tree
-                .files
-                .iter()
-                .map(|(path, f)| IgnFile {
-                    path,
-                    mode: f.mode,
-                    overwrite: true,
-                    user: ROOT,
-                    group: ROOT,
-                    contents: Contents {
-                        source: format!("data:;base64,{}", b64(&f.bytes)),
-                    },
-                })
-                .collect(),
-        },
-        systemd: (!units.is_empty()).then(|| Systemd {
-            units: units
-                .into_iter()
-                .map(|name| Unit {
-                    name,
-                    enabled: true,
-                })
-                .collect(),
-        }),
-    };
-    // Strings, integers and bools only: serialising into a Vec cannot fail.
-    let mut out = serde_json::to_vec_pretty(&config).unwrap_or_default();
-    out.push(b'\n');
-    Ok(out)
-}
-
 /// The bundle of node `name` in `formats`: `nodes/<name>/rootfs/...`, `rootfs.tar`,
 /// `cloud-config.yaml`, `ignition.json`. The last three are secret (0600) when any file is.
 pub fn bundle(
@@ -455,14 +353,14 @@ pub fn bundle(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::io::Read;
     use time::macros::datetime;
 
     const MTIME: OffsetDateTime = datetime!(2026-11-25 00:00:00 UTC);
 
-    fn host(path: &str, mode: u32, secret: bool, bytes: &str) -> HostFile {
+    pub(in crate::bundle) fn host(path: &str, mode: u32, secret: bool, bytes: &str) -> HostFile {
         HostFile {
             path: path.into(),
             mode,
@@ -472,7 +370,7 @@ mod tests {
     }
 
     /// Deliberately unsorted.
-    fn sample() -> Vec<HostFile> {
+    pub(in crate::bundle) fn sample() -> Vec<HostFile> {
         vec![
             host(
                 "/etc/systemd/system/kubelet.service.d/10-kubeseed.conf",
@@ -534,96 +432,6 @@ runcmd:
         let files = [host("/etc/a b: #c", 0o644, false, "a")];
         let got = String::from_utf8(cloud_config(&files).unwrap()).unwrap();
         assert!(got.contains("  - path: \"/etc/a b: #c\"\n"), "{got}");
-    }
-
-    #[test]
-    fn ignition_exact_bytes() {
-        let got = String::from_utf8(ignition(&sample()).unwrap()).unwrap();
-        let dir = |p: &str| {
-            format!(
-                r#"      {{
-        "path": "{p}",
-        "mode": 493,
-        "user": {{
-          "name": "root"
-        }},
-        "group": {{
-          "name": "root"
-        }}
-      }}"#
-            )
-        };
-        let file = |p: &str, mode: u32, data: &str| {
-            format!(
-                r#"      {{
-        "path": "{p}",
-        "mode": {mode},
-        "overwrite": true,
-        "user": {{
-          "name": "root"
-        }},
-        "group": {{
-          "name": "root"
-        }},
-        "contents": {{
-          "source": "data:;base64,{data}"
-        }}
-      }}"#
-            )
-        };
-        let dirs = [
-            "/etc",
-            "/etc/kubernetes",
-            "/etc/kubernetes/pki",
-            "/etc/systemd",
-            "/etc/systemd/system",
-            "/etc/systemd/system/kubelet.service.d",
-        ]
-        .map(dir)
-        .join(",\n");
-        let files = [
-            file("/etc/kubernetes/bootstrap-kubelet.conf", 384, "dG9rCg=="),
-            file("/etc/kubernetes/pki/ca.crt", 420, "Y2VydAo="),
-            file(
-                "/etc/systemd/system/kubelet.service.d/10-kubeseed.conf",
-                420,
-                "W1NlcnZpY2VdCg==",
-            ),
-        ]
-        .join(",\n");
-        let expected = format!(
-            r#"{{
-  "ignition": {{
-    "version": "3.3.0"
-  }},
-  "storage": {{
-    "directories": [
-{dirs}
-    ],
-    "files": [
-{files}
-    ]
-  }},
-  "systemd": {{
-    "units": [
-      {{
-        "name": "kubelet.service",
-        "enabled": true
-      }}
-    ]
-  }}
-}}
-"#
-        );
-        assert_eq!(got, expected);
-    }
-
-    #[test]
-    fn ignition_without_units_has_no_systemd_section() {
-        let got = ignition(&[host("/etc/a", 0o644, false, "a")]).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&got).unwrap();
-        assert!(v.get("systemd").is_none(), "{v}");
-        assert_eq!(v["storage"]["directories"][0]["path"], "/etc");
     }
 
     #[test]

@@ -6,6 +6,12 @@
 //! `docs/derivation.md` describes this precisely enough to re-implement it;
 //! the known-answer tests at the bottom pin it, so any change shows up in
 //! review.
+//!
+//! [`detkeygen`] turns a 32-byte value into an ECDSA or RSA key exactly as C2SP det-keygen
+//! specifies, and [`keys`] holds the supported algorithms and the private keys made so.
+
+pub mod detkeygen;
+pub mod keys;
 
 use std::fmt;
 
