@@ -38,64 +38,14 @@ use crate::duration::GoDuration;
 use crate::keys::Algorithm;
 use crate::model;
 
-// ---------------------------------------------------------------------------------------
-// Defaults.
-//
-// These are part of the determinism promise: a spec that leaves a key out must render the
-// same bytes in every later 1.x release, so a default can never change. A different
-// default needs a new spec `version`. They are SPEC.md's example values.
-// ---------------------------------------------------------------------------------------
+mod defaults;
+mod starter;
+#[cfg(test)]
+mod test_support;
 
-/// The only spec version this release reads.
-pub const SPEC_VERSION: i64 = 1;
-/// `cluster.service_cidr` (kubeadm's default).
-pub const DEFAULT_SERVICE_CIDR: &str = "10.96.0.0/12";
-/// `cluster.pod_cidr` (flannel's and many CNIs' default).
-pub const DEFAULT_POD_CIDR: &str = "10.244.0.0/16";
-/// `cluster.dns_domain`.
-pub const DEFAULT_DNS_DOMAIN: &str = "cluster.local";
-/// Port of `cluster.api_server` when the URL has none (kube-apiserver's secure port).
-pub const DEFAULT_API_SERVER_PORT: u16 = 6443;
-/// `controllers[].formats` and `node_pools[].formats`: all of them.
-pub const DEFAULT_FORMATS: [Format; 4] = [
-    Format::Rootfs,
-    Format::RootfsTar,
-    Format::CloudInit,
-    Format::Ignition,
-];
-/// `pki.algorithm`.
-pub const DEFAULT_ALGORITHM: Algorithm = Algorithm::EcdsaP256;
-/// `pki.ca_validity` (kubeadm's CA validity, 10 years).
-pub const DEFAULT_CA_VALIDITY: &str = "87600h";
-/// `pki.cert_validity` (kubeadm's leaf validity, 1 year).
-pub const DEFAULT_CERT_VALIDITY: &str = "8760h";
-/// Generation of an asset missing from `[pki.generations]`.
-pub const DEFAULT_GENERATION: u32 = 1;
-/// The most generations one CA's `[pki.trust]` entry may hold: old, current and next is
-/// already more than a rotation needs, and every one is in every bundle and kubeconfig.
-pub const MAX_TRUSTED_GENERATIONS: usize = 3;
-/// `bootstrap_token.generation`.
-pub const DEFAULT_TOKEN_GENERATION: u32 = 1;
-/// `bootstrap_token.usages`.
-pub const DEFAULT_TOKEN_USAGES: [TokenUsage; 2] = [TokenUsage::Authentication, TokenUsage::Signing];
-/// `bootstrap_token.extra_groups`: kubeadm's group, so `kubeadm join` RBAC matches.
-pub const DEFAULT_TOKEN_EXTRA_GROUPS: &[&str] =
-    &["system:bootstrappers:kubeadm:default-node-token"];
-/// `bootstrap_token.description`.
-pub const DEFAULT_TOKEN_DESCRIPTION: &str = "kubeseed bootstrap token";
-/// `security.*`: every default is the hardened choice.
-pub const DEFAULT_NODE_RESTRICTION: bool = true;
-pub const DEFAULT_AUTO_APPROVE_NODE_CSRS: bool = true;
-pub const DEFAULT_ANONYMOUS_DISCOVERY: bool = true;
-pub const DEFAULT_VERIFY_KUBELET_SERVING: bool = false;
-/// `security.kubelet_signing_duration` (kube-controller-manager `--cluster-signing-duration`).
-pub const DEFAULT_KUBELET_SIGNING_DURATION: &str = "72h";
-pub const DEFAULT_ENCRYPTION_AT_REST: bool = true;
-
-/// More etcd members than this slow every write and buy no useful fault tolerance.
-pub const MAX_CONTROLLERS: usize = 7;
-/// Oldest Kubernetes minor version kubeseed renders for (1.32).
-pub const MIN_KUBERNETES_MINOR: u32 = 32;
+// Every default, at its old path (`crate::spec::DEFAULT_FORMATS`).
+pub use defaults::*;
+pub use starter::{default_spec_toml, STARTER_KUBERNETES_VERSION};
 
 // ---------------------------------------------------------------------------------------
 // The typed spec.
@@ -2382,191 +2332,10 @@ fn kube_version_syntax(text: &str) -> Result<KubeVersion, (String, String)> {
     })
 }
 
-// ---------------------------------------------------------------------------------------
-// The starter spec.
-// ---------------------------------------------------------------------------------------
-
-/// Kubernetes version written into a fresh `cluster.toml` by `kubeseed init`.
-pub const STARTER_KUBERNETES_VERSION: &str = "v1.36.2";
-
-/// A commented starter `cluster.toml` for `kubeseed init`: one controller on a loopback
-/// address, one node pool, and every optional key shown commented out with its default
-/// (a line `# key = value`; lines `# e.g. key = value` are examples, not defaults).
-/// `name` and `not_before` are inserted as TOML strings, so any text stays valid TOML
-/// (and, if it is not a valid value, `parse` says so).
-pub fn default_spec_toml(name: &str, not_before: &str) -> String {
-    let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
-    let list = |items: &[&str]| {
-        let quoted: Vec<String> = items.iter().map(|s| quote(s)).collect();
-        format!("[{}]", quoted.join(", "))
-    };
-    let formats = list(&DEFAULT_FORMATS.map(Format::name));
-    let usages = list(&DEFAULT_TOKEN_USAGES.map(TokenUsage::name));
-    let groups = list(DEFAULT_TOKEN_EXTRA_GROUPS);
-    let name = quote(name);
-    let not_before = quote(not_before);
-    let algorithms = Algorithm::ALL.map(|(_, n)| n).join(" | ");
-    let algorithm = DEFAULT_ALGORITHM.name();
-    format!(
-        r#"# kubeseed cluster spec. Keys shown commented out are optional and set to their
-# default; "e.g." lines are examples. Unknown keys are errors.
-version = {SPEC_VERSION}
-
-[cluster]
-name = {name}                          # [a-z0-9-]{{1,63}}
-api_server = "https://127.0.0.10:{DEFAULT_API_SERVER_PORT}"   # the URL every kubeconfig points at
-kubernetes_version = "{STARTER_KUBERNETES_VERSION}"        # 1.{MIN_KUBERNETES_MINOR} or later
-# service_cidr = "{DEFAULT_SERVICE_CIDR}"      # its first address is a kube-apiserver SAN
-# pod_cidr = "{DEFAULT_POD_CIDR}"
-# dns_domain = "{DEFAULT_DNS_DOMAIN}"
-
-# One [[controllers]] table per control-plane node (stacked etcd member): 1, 3 or 5.
-[[controllers]]
-name = "cp-0"                          # node name and etcd member name
-address = "127.0.0.10"                 # advertise address and etcd URLs
-# dns_names = []                       # extra SANs for this node's certificates
-# formats = {formats}
-
-[pki]
-not_before = {not_before}   # the start of every validity window
-# algorithm = "{algorithm}"            # {algorithms}
-# ca_validity = "{DEFAULT_CA_VALIDITY}"
-# cert_validity = "{DEFAULT_CERT_VALIDITY}"
-# extra_sans = []                      # more names/IPs for the kube-apiserver certificate
-# e.g. external_ca = {{ cert = "ca.crt", key = "ca.key" }}   # bring your own Kubernetes CA
-
-# [pki.generations]                    # every asset is at generation {DEFAULT_GENERATION};
-# e.g. apiserver = 2                   # bump one to re-key that asset only
-
-[bootstrap_token]
-# generation = {DEFAULT_TOKEN_GENERATION}                       # bump to rotate the token
-# e.g. expires = "2030-01-01T00:00:00Z" # absent: the token never expires
-# usages = {usages}
-# extra_groups = {groups}
-# description = {description}
-
-[security]                             # every default is the hardened one
-# node_restriction = {DEFAULT_NODE_RESTRICTION}
-# auto_approve_node_csrs = {DEFAULT_AUTO_APPROVE_NODE_CSRS}
-# anonymous_discovery = {DEFAULT_ANONYMOUS_DISCOVERY}
-# verify_kubelet_serving = {DEFAULT_VERIFY_KUBELET_SERVING}
-# kubelet_signing_duration = "{DEFAULT_KUBELET_SIGNING_DURATION}"
-# encryption_at_rest = {DEFAULT_ENCRYPTION_AT_REST}
-
-# Worker pools: every node of a pool gets the same bundle.
-[[node_pools]]
-name = "workers"
-# formats = {formats}
-"#,
-        description = quote(DEFAULT_TOKEN_DESCRIPTION),
-    )
-}
-
 #[cfg(test)]
 mod tests {
+    use super::test_support::*;
     use super::*;
-
-    /// A complete spec; tests replace numbered lines, so line numbers below are stable.
-    const BASE: &str = r#"version = 1
-
-[cluster]
-name = "demo"
-api_server = "https://api.demo.example.com:6443"
-service_cidr = "10.96.0.0/12"
-pod_cidr = "10.244.0.0/16"
-dns_domain = "cluster.local"
-kubernetes_version = "v1.36.2"
-
-[[controllers]]
-name = "cp-0"
-address = "10.0.0.10"
-dns_names = ["cp-0.demo.example.com"]
-formats = ["rootfs", "cloud-init", "ignition"]
-
-[[controllers]]
-name = "cp-1"
-address = "10.0.0.11"
-
-[[controllers]]
-name = "cp-2"
-address = "10.0.0.12"
-
-[pki]
-algorithm = "ecdsa-p256"
-not_before = "2026-11-25T00:00:00Z"
-ca_validity = "87600h"
-cert_validity = "8760h"
-extra_sans = []
-
-[pki.generations]
-ca = 1
-
-[bootstrap_token]
-generation = 1
-expires = "2026-11-26T00:00:00Z"
-usages = ["authentication", "signing"]
-extra_groups = ["system:bootstrappers:kubeadm:default-node-token"]
-description = "kubeseed bootstrap token"
-
-[security]
-node_restriction = true
-auto_approve_node_csrs = true
-anonymous_discovery = true
-verify_kubelet_serving = false
-kubelet_signing_duration = "72h"
-encryption_at_rest = true
-
-[[node_pools]]
-name = "workers"
-formats = ["rootfs", "cloud-init", "ignition"]
-"#;
-
-    /// BASE with whole lines (1-based) replaced; a replacement may span several lines
-    /// only at the end of the file, so earlier line numbers stay put.
-    fn edit(lines: &[(usize, &str)]) -> String {
-        let mut out: Vec<String> = BASE.lines().map(str::to_string).collect();
-        for (n, text) in lines {
-            out[n - 1] = text.to_string();
-        }
-        out.join("\n") + "\n"
-    }
-
-    fn parse_ok(text: &str) -> Parsed {
-        match parse("cluster.toml", text) {
-            Ok(parsed) => parsed,
-            Err(e) => panic!("unexpected errors:\n{e}"),
-        }
-    }
-
-    fn errors(text: &str) -> Vec<SpecProblem> {
-        match parse("cluster.toml", text) {
-            Ok(_) => panic!("expected errors, got none for:\n{text}"),
-            Err(SpecErrors(problems)) => problems,
-        }
-    }
-
-    /// The one error of `text`, checked for line, key and message; returns it for more.
-    fn only_error(text: &str, line: Option<usize>, key: &str, message: &str) -> SpecProblem {
-        let problems = errors(text);
-        assert_eq!(
-            problems.len(),
-            1,
-            "expected one problem, got:\n{}",
-            SpecErrors(problems.clone())
-        );
-        let p = problems.into_iter().next().unwrap();
-        assert_eq!(
-            (p.line, p.key.as_str(), p.message.as_str()),
-            (line, key, message),
-            "\n{p}"
-        );
-        assert_eq!(p.file, "cluster.toml");
-        p
-    }
-
-    fn hint(p: &SpecProblem) -> &str {
-        p.hint.as_deref().unwrap_or("")
-    }
 
     // --- the whole thing ----------------------------------------------------------------
 
@@ -4120,61 +3889,6 @@ not_before = "2026-11-25T00:00:00Z"
         );
         // Not a certificate period of ours, so sub-second is the flag's business.
         parse_ok(&edit(&[(47, r#"kubelet_signing_duration = "1.5s""#)]));
-    }
-
-    // --- the starter -----------------------------------------------------------------------
-
-    #[test]
-    fn starter_parses() {
-        let text = default_spec_toml("demo", "2026-11-25T00:00:00Z");
-        let parsed = parse_ok(&text);
-        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
-        let spec = parsed.spec;
-        assert_eq!(spec.cluster.name, "demo");
-        assert_eq!(spec.cluster.api_server.url(), "https://127.0.0.10:6443");
-        assert_eq!(
-            spec.controllers[0].address,
-            "127.0.0.10".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(spec.node_pools[0].name, "workers");
-        assert_eq!(
-            spec.pki.not_before,
-            time::macros::datetime!(2026-11-25 00:00:00 UTC)
-        );
-    }
-
-    /// Uncommenting every `# key = value` line of the starter changes nothing: the
-    /// defaults it shows are the real ones.
-    #[test]
-    fn starter_shows_the_real_defaults() {
-        let text = default_spec_toml("demo", "2026-11-25T00:00:00Z");
-        let uncommented: String = text
-            .lines()
-            .map(|line| match line.strip_prefix("# ") {
-                Some(rest)
-                    if rest.split_once(" = ").is_some_and(|(k, _)| {
-                        k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-                    }) =>
-                {
-                    rest
-                }
-                _ => line,
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        assert_ne!(uncommented, text);
-        assert!(
-            uncommented.contains("\nkubelet_signing_duration = \"72h\""),
-            "{uncommented}"
-        );
-        assert_eq!(parse_ok(&uncommented).spec, parse_ok(&text).spec);
-    }
-
-    #[test]
-    fn starter_quotes_what_it_is_given() {
-        let e = errors(&default_spec_toml("a\"b", "soon"));
-        let keys: Vec<&str> = e.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(keys, ["cluster.name", "pki.not_before"]);
     }
 
     #[test]
