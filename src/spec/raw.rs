@@ -11,7 +11,7 @@ pub(super) type S<T> = Spanned<T>;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
 pub(super) struct RawSpec {
-    /// Checked on the parse tree before serde runs (see [`Check::version`]).
+    /// Checked on the parse tree before serde runs (see [`Check::version`](super::checks::Check::version)).
     #[allow(dead_code)]
     pub(super) version: Option<serde::de::IgnoredAny>,
     pub(super) cluster: Option<S<RawCluster>>,
