@@ -38,6 +38,7 @@ use toml::de::DeTable;
 use crate::duration::GoDuration;
 use crate::keys::Algorithm;
 
+pub mod assets;
 mod checks;
 mod defaults;
 mod locate;
@@ -188,7 +189,7 @@ pub struct Pki {
 }
 
 impl Pki {
-    /// The generation of an asset (a key of [`crate::model::generation_keys`]); 1 if not set.
+    /// The generation of an asset (a key of [`assets::generation_keys`]); 1 if not set.
     pub fn generation(&self, asset: &str) -> u32 {
         self.generations
             .get(asset)
@@ -196,7 +197,7 @@ impl Pki {
             .unwrap_or(DEFAULT_GENERATION)
     }
 
-    /// The generations a CA (an asset id of [`crate::model::CAS`]) trusts, ascending: its
+    /// The generations a CA (an asset id of [`assets::CA_ASSETS`]) trusts, ascending: its
     /// `[pki.trust]` entry, or just its current generation when it has none.
     pub fn trusted(&self, ca: &str) -> Vec<u32> {
         match self.trust.get(ca) {

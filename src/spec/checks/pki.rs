@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 
 use crate::keys::Algorithm;
-use crate::model;
 
+use crate::spec::assets::{generation_keys, CA_ASSETS};
 use crate::spec::defaults::{
     DEFAULT_ALGORITHM, DEFAULT_CA_VALIDITY, DEFAULT_CERT_VALIDITY, DEFAULT_GENERATION,
     MAX_TRUSTED_GENERATIONS,
@@ -203,7 +203,7 @@ impl Check<'_> {
         raw: BTreeMap<S<String>, S<i64>>,
         controller_names: &[String],
     ) -> BTreeMap<String, u32> {
-        let valid = model::generation_keys(controller_names.iter().map(String::as_str));
+        let valid = generation_keys(controller_names.iter().map(String::as_str));
         let mut out = BTreeMap::new();
         for (key, value) in raw {
             let path = join_key("pki.generations", key.get_ref());
@@ -232,7 +232,7 @@ impl Check<'_> {
         generations: &BTreeMap<String, u32>,
         has_external_ca: bool,
     ) -> BTreeMap<String, Vec<u32>> {
-        let cas: Vec<&str> = model::CAS.iter().map(|c| c.asset).collect();
+        let cas: Vec<&str> = CA_ASSETS.to_vec();
         let mut out = BTreeMap::new();
         for (key, value) in raw {
             let path = join_key("pki.trust", key.get_ref());
@@ -332,7 +332,7 @@ impl Check<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::model;
+    use crate::spec::assets::generation_keys;
     use crate::spec::test_support::*;
     use crate::spec::*;
 
@@ -598,7 +598,7 @@ mod tests {
             "pki.generations.etcd-server-cp-9",
             "\"etcd-server-cp-9\" is not an asset with a generation",
         );
-        let valid = model::generation_keys(["cp-0", "cp-1", "cp-2"]).join(", ");
+        let valid = generation_keys(["cp-0", "cp-1", "cp-2"]).join(", ");
         assert_eq!(hint(&p), format!("use one of {valid}"));
         only_error(
             &edit(&[(33, r#""front proxy" = 2"#)]),
