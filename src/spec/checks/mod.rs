@@ -1,4 +1,4 @@
-//! The checks: turning the serde mirror into a [`Spec`](super::Spec), reporting every
+//! The checks: turning the serde mirror into a [`Spec`], reporting every
 //! problem. This file has the document-level checks (TOML syntax, serde's errors,
 //! `version`), the whole spec, and the value checks several sections share; each
 //! section of the spec has its own file.
@@ -11,7 +11,6 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use crate::duration::GoDuration;
-
 use crate::spec::defaults::SPEC_VERSION;
 use crate::spec::locate::{leaf, path_at, table_name, Entry};
 use crate::spec::raw::{RawSpec, S};

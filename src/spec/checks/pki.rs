@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 
 use crate::keys::Algorithm;
-
 use crate::spec::assets::{generation_keys, CA_ASSETS};
 use crate::spec::defaults::{
     DEFAULT_ALGORITHM, DEFAULT_CA_VALIDITY, DEFAULT_CERT_VALIDITY, DEFAULT_GENERATION,
