@@ -24,8 +24,6 @@ pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod derive;
-// Until src/spec/ names them by their stage: `crate::keys::Algorithm` in the spec.
-pub use derive::keys;
 pub mod duration;
 pub mod error;
 pub mod fileset;

@@ -14,40 +14,12 @@ use ipnet::IpNet;
 use time::OffsetDateTime;
 
 use crate::derive::keys::Algorithm;
+use crate::spec::assets::CA_ASSETS;
 use crate::spec::{Host, Spec, TokenUsage};
 
-/// Assets that exist once per cluster and can be re-keyed with `[pki.generations]`.
-pub const CLUSTER_ASSETS: &[&str] = &[
-    "ca",
-    "apiserver",
-    "apiserver-kubelet-client",
-    "front-proxy-ca",
-    "front-proxy-client",
-    "sa",
-    "etcd-ca",
-    "etcd-healthcheck-client",
-    "apiserver-etcd-client",
-    "admin",
-    "super-admin",
-    "controller-manager",
-    "scheduler",
-    // The kube-apiserver's encryption-at-rest key (not a certificate).
-    "encryption",
-];
-
-/// Assets that exist once per controller; their generation key is `<asset>-<controller>`.
-pub const PER_CONTROLLER_ASSETS: &[&str] = &["etcd-server", "etcd-peer"];
-
-/// Every valid key of `[pki.generations]` for these controller names.
-pub fn generation_keys<'a>(controllers: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut keys: Vec<String> = CLUSTER_ASSETS.iter().map(|s| s.to_string()).collect();
-    for c in controllers {
-        for a in PER_CONTROLLER_ASSETS {
-            keys.push(format!("{a}-{c}"));
-        }
-    }
-    keys
-}
+// The asset ids a spec may name live with the spec (which checks them); they are
+// re-exported here, where they have always been.
+pub use crate::spec::assets::{generation_keys, CLUSTER_ASSETS, PER_CONTROLLER_ASSETS};
 
 /// The three trust domains, as kubeadm has them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -71,19 +43,19 @@ pub struct CaRow {
 pub const CAS: [CaRow; 3] = [
     CaRow {
         id: CaId::Kubernetes,
-        asset: "ca",
+        asset: CA_ASSETS[0],
         cn: "kubernetes",
         path: "pki/ca",
     },
     CaRow {
         id: CaId::FrontProxy,
-        asset: "front-proxy-ca",
+        asset: CA_ASSETS[1],
         cn: "front-proxy-ca",
         path: "pki/front-proxy-ca",
     },
     CaRow {
         id: CaId::Etcd,
-        asset: "etcd-ca",
+        asset: CA_ASSETS[2],
         cn: "etcd-ca",
         path: "pki/etcd/ca",
     },
