@@ -84,7 +84,7 @@ pub enum Command {
         dir: PathBuf,
         /// Exit 2 if anything expires within this window (or has expired):
         /// a Go duration (`720h`) or days (`30d`, `1d12h`).
-        #[arg(long, value_name = "DURATION", value_parser = crate::commands::check_expiration::parse_window)]
+        #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_window)]
         warn_within: Option<time::Duration>,
         /// `text`: tables; `json`: one object.
         #[arg(long, value_enum, default_value_t = Output::Text)]

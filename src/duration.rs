@@ -139,6 +139,36 @@ fn parse_nanos(text: &str) -> Result<i64, String> {
     i64::try_from(signed).map_err(|_| "it is too long (Go durations end at 2562047h)".to_string())
 }
 
+/// `--warn-within`: a Go duration (`720h`, `90m`), or whole days with a `d` suffix, alone or
+/// before a Go duration (`30d`, `1d12h`). Never negative.
+pub fn parse_window(text: &str) -> Result<time::Duration, String> {
+    let (days, rest) = match text.split_once('d') {
+        Some((days, rest)) if !days.is_empty() && days.bytes().all(|b| b.is_ascii_digit()) => {
+            let days: i64 = days
+                .parse()
+                .map_err(|_| format!("{days} days is too long"))?;
+            (days, rest)
+        }
+        _ => (0, text),
+    };
+    let rest = if rest.is_empty() && text != rest {
+        time::Duration::ZERO
+    } else {
+        GoDuration::parse(rest)
+            .map_err(|e| format!("{e}; use a Go duration (720h) or days (30d)"))?
+            .value
+    };
+    let total = days
+        .checked_mul(86_400)
+        .map(time::Duration::seconds)
+        .and_then(|d| d.checked_add(rest))
+        .ok_or_else(|| "it is too long".to_string())?;
+    if total.is_negative() || rest.is_negative() {
+        return Err("it must not be negative".to_string());
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +230,28 @@ mod tests {
             ),
         ] {
             assert_eq!(GoDuration::parse(text), Err(reason.to_string()), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn windows_accept_days_and_go_durations() {
+        assert_eq!(parse_window("30d"), Ok(time::Duration::days(30)));
+        assert_eq!(parse_window("0d"), Ok(time::Duration::ZERO));
+        assert_eq!(parse_window("720h"), Ok(time::Duration::days(30)));
+        assert_eq!(parse_window("1d12h"), Ok(time::Duration::hours(36)));
+        assert_eq!(parse_window("90m"), Ok(time::Duration::minutes(90)));
+        for bad in [
+            "",
+            "d",
+            "30",
+            "30x",
+            "-1h",
+            "1d-1h",
+            "-1d",
+            "1.5d",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_window(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -7,11 +7,26 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::bundle::BundleError;
-use crate::commands::check_expiration::ExpiryError;
 use crate::issue::IssueError;
 use crate::render::RenderError;
 use crate::spec::SpecErrors;
 use crate::write::WriteError;
+
+/// Why a directory could not be inspected. Never quotes file contents.
+#[derive(Debug)]
+pub struct ExpiryError {
+    pub path: PathBuf,
+    pub problem: String,
+    pub hint: String,
+}
+
+impl fmt::Display for ExpiryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.problem)
+    }
+}
+
+impl std::error::Error for ExpiryError {}
 
 #[derive(Debug)]
 pub enum Error {

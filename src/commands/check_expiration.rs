@@ -7,7 +7,6 @@
 //! its `token-secret`). Node bundles hold copies of the same certificates and are not listed.
 //! Unlike rendering, this reads the clock: the caller passes `now`.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -17,24 +16,8 @@ use x509_parser::extensions::ParsedExtension;
 use x509_parser::pem::Pem;
 
 use crate::cli::Output;
-use crate::duration::GoDuration;
+use crate::error::ExpiryError;
 use crate::rfc3339;
-
-/// Why a directory could not be inspected. Never quotes file contents.
-#[derive(Debug)]
-pub struct ExpiryError {
-    pub path: PathBuf,
-    pub problem: String,
-    pub hint: String,
-}
-
-impl fmt::Display for ExpiryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.problem)
-    }
-}
-
-impl std::error::Error for ExpiryError {}
 
 fn error(path: &Path, problem: impl Into<String>, hint: &str) -> ExpiryError {
     ExpiryError {
@@ -381,36 +364,6 @@ fn read_token(path: &Path) -> Result<Option<Token>, ExpiryError> {
     Ok(Some(Token { id, expires }))
 }
 
-/// `--warn-within`: a Go duration (`720h`, `90m`), or whole days with a `d` suffix, alone or
-/// before a Go duration (`30d`, `1d12h`). Never negative.
-pub fn parse_window(text: &str) -> Result<Duration, String> {
-    let (days, rest) = match text.split_once('d') {
-        Some((days, rest)) if !days.is_empty() && days.bytes().all(|b| b.is_ascii_digit()) => {
-            let days: i64 = days
-                .parse()
-                .map_err(|_| format!("{days} days is too long"))?;
-            (days, rest)
-        }
-        _ => (0, text),
-    };
-    let rest = if rest.is_empty() && text != rest {
-        Duration::ZERO
-    } else {
-        GoDuration::parse(rest)
-            .map_err(|e| format!("{e}; use a Go duration (720h) or days (30d)"))?
-            .value
-    };
-    let total = days
-        .checked_mul(86_400)
-        .map(Duration::seconds)
-        .and_then(|d| d.checked_add(rest))
-        .ok_or_else(|| "it is too long".to_string())?;
-    if total.is_negative() || rest.is_negative() {
-        return Err("it must not be negative".to_string());
-    }
-    Ok(total)
-}
-
 /// Residual time as kubeadm prints it (apimachinery's `ShortHumanDuration`): `45s`, `59m`,
 /// `23h`, `364d`, `9y`; `expired` where kubeadm prints `<invalid>`.
 pub fn residual(d: Duration) -> String {
@@ -663,28 +616,6 @@ mod tests {
             kubeadm_time(datetime!(2027-01-02 15:04 +02:00)),
             "Jan 02, 2027 13:04 UTC"
         );
-    }
-
-    #[test]
-    fn windows_accept_days_and_go_durations() {
-        assert_eq!(parse_window("30d"), Ok(Duration::days(30)));
-        assert_eq!(parse_window("0d"), Ok(Duration::ZERO));
-        assert_eq!(parse_window("720h"), Ok(Duration::days(30)));
-        assert_eq!(parse_window("1d12h"), Ok(Duration::hours(36)));
-        assert_eq!(parse_window("90m"), Ok(Duration::minutes(90)));
-        for bad in [
-            "",
-            "d",
-            "30",
-            "30x",
-            "-1h",
-            "1d-1h",
-            "-1d",
-            "1.5d",
-            "99999999999999999999d",
-        ] {
-            assert!(parse_window(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]
