@@ -60,7 +60,7 @@ pub fn render_with(
     let model = model::Model::from_spec(spec);
     // Before the PKI: it needs none of it, and a template mistake should not
     // wait for an RSA prime search.
-    let control_plane = render::controlplane::render(spec, &model, seed, templates)?;
+    let control_plane = render::controlplane::render(&model, seed, templates)?;
     let token = bootstrap_token(&model, seed)?;
     let pki = issue::issue(&model, seed, external_ca)?;
     let mut files = render::render(&model, &pki, &token, templates)?;
@@ -68,7 +68,7 @@ pub fn render_with(
         .extend(control_plane)
         .map_err(render::RenderError::from)?;
     // Last, so the bundles carry whatever the renderers above produced.
-    bundle::placement::add_bundles(spec, &mut files)?;
+    bundle::placement::add_bundles(&model, &mut files)?;
     Ok(files)
 }
 

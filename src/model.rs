@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use crate::derive::keys::Algorithm;
 use crate::spec::assets::CA_ASSETS;
-use crate::spec::{Host, Spec, TokenUsage};
+use crate::spec::{Controller, Host, NodePool, Spec, TokenUsage};
 
 // The asset ids a spec may name live with the spec (which checks them); they are
 // re-exported here, where they have always been.
@@ -110,6 +110,12 @@ pub struct Model {
     trust: BTreeMap<String, Vec<u32>>,
     /// What the cluster manifests, the kubelet configuration and `kubeseed join` need.
     pub cluster: ClusterValues,
+    /// The control-plane nodes and the node pools, as validated, in spec order: their names,
+    /// addresses and bundle formats.
+    pub controllers: Vec<Controller>,
+    pub node_pools: Vec<NodePool>,
+    /// kube-apiserver's `--secure-port` (see [`secure_port`]).
+    pub secure_port: u16,
 }
 
 /// Cluster-wide values for the manifests (render/manifests.rs) and `kubeseed join`,
@@ -146,6 +152,12 @@ pub struct ClusterValues {
     pub anonymous_discovery: bool,
     pub verify_kubelet_serving: bool,
     pub node_restriction: bool,
+    pub encryption_at_rest: bool,
+    /// `security.kubelet_signing_duration` as written (`72h`): kube-controller-manager's
+    /// `--cluster-signing-duration`.
+    pub kubelet_signing_duration: String,
+    /// The minor version of `kubernetes_version` (API versions and etcd follow it).
+    pub kubernetes_minor: u32,
 }
 
 /// Every bootstrap token is in this group (kube-apiserver adds it).
@@ -194,6 +206,9 @@ impl ClusterValues {
             anonymous_discovery: spec.security.anonymous_discovery,
             verify_kubelet_serving: spec.security.verify_kubelet_serving,
             node_restriction: spec.security.node_restriction,
+            encryption_at_rest: spec.security.encryption_at_rest,
+            kubelet_signing_duration: spec.security.kubelet_signing_duration.text.clone(),
+            kubernetes_minor: cluster.kubernetes_version.minor,
         }
     }
 }
@@ -213,6 +228,9 @@ impl Model {
             generations: pki.generations.clone(),
             trust: pki.trust.clone(),
             cluster: ClusterValues::from_spec(spec),
+            controllers: spec.controllers.clone(),
+            node_pools: spec.node_pools.clone(),
+            secure_port: secure_port(spec),
         }
     }
 
@@ -229,6 +247,30 @@ impl Model {
             .get(ca)
             .map(|list| list.iter().copied().filter(|g| *g != current).collect())
             .unwrap_or_default()
+    }
+}
+
+/// kube-apiserver's port when clients do not reach it directly: its and kubeadm's default.
+pub const DEFAULT_SECURE_PORT: u16 = 6443;
+
+/// kube-apiserver's `--secure-port`.
+///
+/// `cluster.api_server` is where clients connect, which is not necessarily
+/// where kube-apiserver listens: behind a load balancer its port is the load
+/// balancer's. Only when the URL's host *is* a controller (its address, its
+/// name or one of its `dns_names`) do clients reach kube-apiserver directly,
+/// so only then is the URL's port the one it must listen on. Otherwise it
+/// listens on 6443, and the load balancer forwards to that.
+pub fn secure_port(spec: &Spec) -> u16 {
+    let api = &spec.cluster.api_server;
+    let direct = spec.controllers.iter().any(|c| match &api.host {
+        Host::Ip(ip) => *ip == c.address,
+        Host::Dns(name) => *name == c.name || c.dns_names.iter().any(|d| d == name),
+    });
+    if direct {
+        api.port
+    } else {
+        DEFAULT_SECURE_PORT
     }
 }
 

@@ -15,7 +15,8 @@
 
 use crate::bundle::{self, BundleError, HostFile};
 use crate::fileset::FileSet;
-use crate::spec::{Format, Spec};
+use crate::model::Model;
+use crate::spec::Format;
 
 /// Who gets the files a rule matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,7 +190,7 @@ pub struct Node {
 
 /// The host files of every controller and every node pool, in spec order, each node's sorted
 /// by host path.
-pub fn host_files(spec: &Spec, rendered: &FileSet) -> Vec<Node> {
+pub fn host_files(model: &Model, rendered: &FileSet) -> Vec<Node> {
     let pick = |controller: Option<&str>| -> Vec<HostFile> {
         let mut files: Vec<HostFile> = rendered
             .iter()
@@ -215,12 +216,12 @@ pub fn host_files(spec: &Spec, rendered: &FileSet) -> Vec<Node> {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         files
     };
-    let controllers = spec.controllers.iter().map(|c| Node {
+    let controllers = model.controllers.iter().map(|c| Node {
         name: c.name.clone(),
         formats: c.formats.clone(),
         files: pick(Some(&c.name)),
     });
-    let pools = spec.node_pools.iter().map(|p| Node {
+    let pools = model.node_pools.iter().map(|p| Node {
         name: p.name.clone(),
         formats: p.formats.clone(),
         files: pick(None),
@@ -230,14 +231,14 @@ pub fn host_files(spec: &Spec, rendered: &FileSet) -> Vec<Node> {
 
 /// Adds `nodes/<name>/...` for every controller and node pool to `files`, built from the
 /// files already in it. `rootfs.tar` entries carry `pki.not_before` as their mtime.
-pub fn add_bundles(spec: &Spec, files: &mut FileSet) -> Result<(), BundleError> {
+pub fn add_bundles(model: &Model, files: &mut FileSet) -> Result<(), BundleError> {
     let mut bundles = FileSet::new();
-    for node in host_files(spec, files) {
+    for node in host_files(model, files) {
         bundles.extend(bundle::bundle(
             &node.name,
             &node.formats,
             &node.files,
-            spec.pki.not_before,
+            model.not_before,
         )?)?;
     }
     files.extend(bundles)?;
@@ -346,7 +347,7 @@ mod tests {
     #[test]
     fn a_worker_gets_only_what_tls_bootstrap_needs() {
         let spec = spec(&["cp-0"], &[("workers", "")]);
-        let nodes = host_files(&spec, &rendered(&["cp-0"]));
+        let nodes = host_files(&Model::from_spec(&spec), &rendered(&["cp-0"]));
         let worker = nodes.iter().find(|n| n.name == "workers").unwrap();
         let r = |h: &str, s: &str, m: &str, secret| (h.into(), s.into(), m.into(), secret);
         assert_eq!(
@@ -379,7 +380,7 @@ mod tests {
     fn a_controller_gets_the_control_plane_and_only_its_own_etcd_pairs() {
         let names = ["cp-0", "cp-1", "cp-2"];
         let spec = spec(&names, &[]);
-        let nodes = host_files(&spec, &rendered(&names));
+        let nodes = host_files(&Model::from_spec(&spec), &rendered(&names));
         assert_eq!(
             nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
             names
@@ -446,7 +447,7 @@ mod tests {
     #[test]
     fn every_pool_gets_the_same_files_and_its_own_formats() {
         let spec = spec(&["cp-0"], &[("a", ""), ("b", "formats = [\"ignition\"]")]);
-        let nodes = host_files(&spec, &rendered(&["cp-0"]));
+        let nodes = host_files(&Model::from_spec(&spec), &rendered(&["cp-0"]));
         assert_eq!(nodes[1].files, nodes[2].files);
         assert_eq!(nodes[1].formats, crate::spec::DEFAULT_FORMATS);
         assert_eq!(nodes[2].formats, [Format::Ignition]);
@@ -500,7 +501,7 @@ mod tests {
         let spec = spec(&["cp-0"], &[("w", "formats = [\"cloud-init\"]")]);
         let mut files = rendered(&["cp-0"]);
         let before = files.len();
-        add_bundles(&spec, &mut files).unwrap();
+        add_bundles(&Model::from_spec(&spec), &mut files).unwrap();
         let bundle_paths: Vec<&str> = files
             .iter()
             .map(|(p, _)| p)

@@ -25,7 +25,7 @@ use super::{RenderError, Templates};
 use crate::derive::Seed;
 use crate::fileset::{File, FileSet, Kind};
 use crate::model::Model;
-use crate::spec::{Controller, Host, Spec};
+use crate::spec::{Controller, Spec};
 use crate::templates::registered;
 use crate::text::b64;
 
@@ -52,10 +52,6 @@ pub const ETCD_VERSIONS: &[(u32, &str)] = &[
     (35, "3.6.11-0"),
     (36, "3.6.11-0"),
 ];
-
-/// kube-apiserver's `--secure-port` when clients reach it through something
-/// else (kube-apiserver's default, and kubeadm's default bind port).
-pub const DEFAULT_SECURE_PORT: u16 = 6443;
 
 /// The on-host directory the `control-plane/<c>/` files belong in.
 pub const KUBERNETES_DIR: &str = "/etc/kubernetes";
@@ -92,27 +88,6 @@ pub fn authentication_api_version(minor: u32) -> &'static str {
         "apiserver.config.k8s.io/v1"
     } else {
         "apiserver.config.k8s.io/v1beta1"
-    }
-}
-
-/// kube-apiserver's `--secure-port`.
-///
-/// `cluster.api_server` is where clients connect, which is not necessarily
-/// where kube-apiserver listens: behind a load balancer its port is the load
-/// balancer's. Only when the URL's host *is* a controller (its address, its
-/// name or one of its `dns_names`) do clients reach kube-apiserver directly,
-/// so only then is the URL's port the one it must listen on. Otherwise it
-/// listens on 6443, and the load balancer forwards to that.
-pub fn secure_port(spec: &Spec) -> u16 {
-    let api = &spec.cluster.api_server;
-    let direct = spec.controllers.iter().any(|c| match &api.host {
-        Host::Ip(ip) => *ip == c.address,
-        Host::Dns(name) => *name == c.name || c.dns_names.iter().any(|d| d == name),
-    });
-    if direct {
-        api.port
-    } else {
-        DEFAULT_SECURE_PORT
     }
 }
 
@@ -257,11 +232,11 @@ fn peer_url(ip: IpAddr) -> String {
     format!("https://{}", join_host_port(ip, 2380))
 }
 
-fn vars<'a>(spec: &'a Spec, c: &'a Controller) -> Vars<'a> {
-    let cluster = &spec.cluster;
-    let minor = cluster.kubernetes_version.minor;
+fn vars<'a>(model: &'a Model, c: &'a Controller) -> Vars<'a> {
+    let cluster = &model.cluster;
+    let minor = cluster.kubernetes_minor;
     let (etcd_tag, _) = etcd_version(minor);
-    let port = secure_port(spec);
+    let port = model.secure_port;
     let local = loopback(c.address);
     let mut listen_client = vec![client_url(local)];
     // A controller whose address is the loopback address itself must not
@@ -270,15 +245,20 @@ fn vars<'a>(spec: &'a Spec, c: &'a Controller) -> Vars<'a> {
         listen_client.push(client_url(c.address));
     }
     let join = |f: &dyn Fn(&Controller) -> String| {
-        spec.controllers.iter().map(f).collect::<Vec<_>>().join(",")
+        model
+            .controllers
+            .iter()
+            .map(f)
+            .collect::<Vec<_>>()
+            .join(",")
     };
     Vars {
-        kubernetes_version: &cluster.kubernetes_version.text,
+        kubernetes_version: &cluster.kubernetes_version,
         authentication_api_version: authentication_api_version(minor),
         cluster: ClusterVars {
-            name: &cluster.name,
-            service_cidr: cluster.service_cidr.to_string(),
-            pod_cidr: cluster.pod_cidr.to_string(),
+            name: &model.cluster_name,
+            service_cidr: cluster.service_cidr.clone(),
+            pod_cidr: cluster.pod_cidr.clone(),
             dns_domain: &cluster.dns_domain,
         },
         controller: ControllerVars {
@@ -286,11 +266,11 @@ fn vars<'a>(spec: &'a Spec, c: &'a Controller) -> Vars<'a> {
             address: c.address.to_string(),
         },
         security: SecurityVars {
-            node_restriction: spec.security.node_restriction,
-            anonymous_discovery: spec.security.anonymous_discovery,
-            verify_kubelet_serving: spec.security.verify_kubelet_serving,
-            encryption_at_rest: spec.security.encryption_at_rest,
-            kubelet_signing_duration: &spec.security.kubelet_signing_duration.text,
+            node_restriction: cluster.node_restriction,
+            anonymous_discovery: cluster.anonymous_discovery,
+            verify_kubelet_serving: cluster.verify_kubelet_serving,
+            encryption_at_rest: cluster.encryption_at_rest,
+            kubelet_signing_duration: &cluster.kubelet_signing_duration,
         },
         apiserver: ApiserverVars {
             secure_port: port,
@@ -311,15 +291,10 @@ fn vars<'a>(spec: &'a Spec, c: &'a Controller) -> Vars<'a> {
     }
 }
 
-/// Every control-plane file of the spec, in memory.
-pub fn render(
-    spec: &Spec,
-    model: &Model,
-    seed: &Seed,
-    templates: &Templates,
-) -> Result<FileSet, RenderError> {
+/// Every control-plane file of the model, in memory.
+pub fn render(model: &Model, seed: &Seed, templates: &Templates) -> Result<FileSet, RenderError> {
     let mut files = FileSet::new();
-    let encryption = if spec.security.encryption_at_rest {
+    let encryption = if model.cluster.encryption_at_rest {
         let generation = model.generation("encryption");
         let key = seed.encryption_key(generation);
         Some(EncryptionVars {
@@ -331,9 +306,9 @@ pub fn render(
     } else {
         None
     };
-    for c in &spec.controllers {
+    for c in &model.controllers {
         let dir = format!("control-plane/{}", c.name);
-        let ctx = Value::from_serialize(vars(spec, c));
+        let ctx = Value::from_serialize(vars(model, c));
         for (id, name) in [
             (KUBE_APISERVER, "kube-apiserver"),
             (KUBE_CONTROLLER_MANAGER, "kube-controller-manager"),
@@ -403,7 +378,7 @@ not_before = "2026-01-01T00:00:00Z"
 
     fn render_spec(spec: &Spec) -> FileSet {
         let model = Model::from_spec(spec);
-        render(spec, &model, &seed(), &Templates::embedded().unwrap()).unwrap()
+        render(&model, &seed(), &Templates::embedded().unwrap()).unwrap()
     }
 
     fn text(files: &FileSet, path: &str) -> String {
@@ -435,7 +410,9 @@ not_before = "2026-01-01T00:00:00Z"
 
     #[test]
     fn secure_port_follows_the_url_only_when_it_reaches_a_controller() {
-        let lb = |url: &str| secure_port(&spec_with(&[("https://api.unit.example:6443", url)]));
+        let lb = |url: &str| {
+            crate::model::secure_port(&spec_with(&[("https://api.unit.example:6443", url)]))
+        };
         assert_eq!(lb("https://api.unit.example:443"), 6443);
         assert_eq!(lb("https://10.0.0.5:8443"), 6443);
         assert_eq!(lb("https://10.0.0.11:8443"), 8443);
