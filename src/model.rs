@@ -282,86 +282,196 @@ pub fn service_ip(cidr: &IpNet, index: u128) -> IpAddr {
     }
 }
 
-fn leaves(spec: &Spec) -> Vec<LeafRow> {
-    let client = |asset: &str, cn: &str, orgs: &[&str], issuer: CaId, output: LeafOutput| LeafRow {
-        asset: asset.to_string(),
-        cn: cn.to_string(),
-        orgs: orgs.iter().map(|o| o.to_string()).collect(),
+/// One row of the identity table as written, before a spec fills it in. In a per-controller
+/// row, `{controller}` in `asset` and `output` stands for the controller's name, which is
+/// also the certificate's CN (`cn` is empty there).
+pub struct IdentityRow {
+    pub asset: &'static str,
+    pub cn: &'static str,
+    pub orgs: &'static [&'static str],
+    pub profile: Profile,
+    pub issuer: CaId,
+    /// `Pair("pki/apiserver")` or `Kubeconfig("admin")`.
+    pub output: RowOutput,
+}
+
+/// [`LeafOutput`], as written in the table.
+pub enum RowOutput {
+    Pair(&'static str),
+    Kubeconfig(&'static str),
+}
+
+const fn client(
+    asset: &'static str,
+    cn: &'static str,
+    orgs: &'static [&'static str],
+    issuer: CaId,
+    output: RowOutput,
+) -> IdentityRow {
+    IdentityRow {
+        asset,
+        cn,
+        orgs,
         profile: Profile::Client,
         issuer,
-        sans: Vec::new(),
         output,
-    };
-    let pair = |p: &str| LeafOutput::Pair(p.to_string());
-    let conf = |n: &str| LeafOutput::Kubeconfig(n.to_string());
+    }
+}
 
-    let mut rows = vec![
+/// THE identity table: every cluster-wide certificate, in issuing order (kubeadm's
+/// `certlist.go` names, subjects and usages). kube-apiserver's SANs come from the spec
+/// ([`apiserver_sans`]); the other rows have none.
+pub const CLUSTER_LEAVES: &[IdentityRow] = &[
+    IdentityRow {
+        asset: "apiserver",
+        cn: "kube-apiserver",
+        orgs: &[],
+        profile: Profile::Server,
+        issuer: CaId::Kubernetes,
+        output: RowOutput::Pair("pki/apiserver"),
+    },
+    client(
+        "apiserver-kubelet-client",
+        "kube-apiserver-kubelet-client",
+        &["kubeadm:cluster-admins"],
+        CaId::Kubernetes,
+        RowOutput::Pair("pki/apiserver-kubelet-client"),
+    ),
+    client(
+        "front-proxy-client",
+        "front-proxy-client",
+        &[],
+        CaId::FrontProxy,
+        RowOutput::Pair("pki/front-proxy-client"),
+    ),
+    client(
+        "etcd-healthcheck-client",
+        "kube-etcd-healthcheck-client",
+        &[],
+        CaId::Etcd,
+        RowOutput::Pair("pki/etcd/healthcheck-client"),
+    ),
+    client(
+        "apiserver-etcd-client",
+        "kube-apiserver-etcd-client",
+        &[],
+        CaId::Etcd,
+        RowOutput::Pair("pki/apiserver-etcd-client"),
+    ),
+    client(
+        "admin",
+        "kubernetes-admin",
+        &["kubeadm:cluster-admins"],
+        CaId::Kubernetes,
+        RowOutput::Kubeconfig("admin"),
+    ),
+    client(
+        "super-admin",
+        "kubernetes-super-admin",
+        &["system:masters"],
+        CaId::Kubernetes,
+        RowOutput::Kubeconfig("super-admin"),
+    ),
+    client(
+        "controller-manager",
+        "system:kube-controller-manager",
+        &[],
+        CaId::Kubernetes,
+        RowOutput::Kubeconfig("controller-manager"),
+    ),
+    client(
+        "scheduler",
+        "system:kube-scheduler",
+        &[],
+        CaId::Kubernetes,
+        RowOutput::Kubeconfig("scheduler"),
+    ),
+];
+
+/// The identity table's per-controller rows: each stacked etcd member's serving and peer
+/// certificate, CN the controller's name, SANs its name, `localhost`, its `dns_names`, its
+/// address and the loopback addresses.
+pub const CONTROLLER_LEAVES: &[IdentityRow] = &[
+    IdentityRow {
+        asset: "etcd-server-{controller}",
+        cn: "",
+        orgs: &[],
+        profile: Profile::ServerClient,
+        issuer: CaId::Etcd,
+        output: RowOutput::Pair("pki/etcd/{controller}/server"),
+    },
+    IdentityRow {
+        asset: "etcd-peer-{controller}",
+        cn: "",
+        orgs: &[],
+        profile: Profile::ServerClient,
+        issuer: CaId::Etcd,
+        output: RowOutput::Pair("pki/etcd/{controller}/peer"),
+    },
+];
+
+/// What the identity table says of a rendered `pki/<...>.crt` without a spec (what `verify`
+/// has): a CA, or a leaf certificate's profile and issuer. A per-controller row matches any
+/// one path component in place of `{controller}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertRole {
+    Ca(CaId),
+    Leaf { profile: Profile, issuer: CaId },
+}
+
+pub fn cert_role(path: &str) -> Option<CertRole> {
+    let stem = path.strip_suffix(".crt")?;
+    if let Some(ca) = CAS.iter().find(|c| c.path == stem) {
+        return Some(CertRole::Ca(ca.id));
+    }
+    let leaf = |row: &IdentityRow| CertRole::Leaf {
+        profile: row.profile,
+        issuer: row.issuer,
+    };
+    let pair = |row: &IdentityRow| match row.output {
+        RowOutput::Pair(p) => Some(p),
+        RowOutput::Kubeconfig(_) => None,
+    };
+    if let Some(row) = CLUSTER_LEAVES.iter().find(|r| pair(r) == Some(stem)) {
+        return Some(leaf(row));
+    }
+    CONTROLLER_LEAVES.iter().find_map(|row| {
+        let (before, after) = pair(row)?.split_once("{controller}")?;
+        let name = stem.strip_prefix(before)?.strip_suffix(after)?;
+        (!name.is_empty() && !name.contains('/')).then(|| leaf(row))
+    })
+}
+
+fn leaves(spec: &Spec) -> Vec<LeafRow> {
+    let fill = |row: &IdentityRow, controller: Option<&str>, sans: Vec<Host>| {
+        let sub = |s: &str| match controller {
+            Some(name) => s.replace("{controller}", name),
+            None => s.to_string(),
+        };
         LeafRow {
-            asset: "apiserver".into(),
-            cn: "kube-apiserver".into(),
-            orgs: Vec::new(),
-            profile: Profile::Server,
-            issuer: CaId::Kubernetes,
-            sans: apiserver_sans(spec),
-            output: pair("pki/apiserver"),
-        },
-        client(
-            "apiserver-kubelet-client",
-            "kube-apiserver-kubelet-client",
-            &["kubeadm:cluster-admins"],
-            CaId::Kubernetes,
-            pair("pki/apiserver-kubelet-client"),
-        ),
-        client(
-            "front-proxy-client",
-            "front-proxy-client",
-            &[],
-            CaId::FrontProxy,
-            pair("pki/front-proxy-client"),
-        ),
-        client(
-            "etcd-healthcheck-client",
-            "kube-etcd-healthcheck-client",
-            &[],
-            CaId::Etcd,
-            pair("pki/etcd/healthcheck-client"),
-        ),
-        client(
-            "apiserver-etcd-client",
-            "kube-apiserver-etcd-client",
-            &[],
-            CaId::Etcd,
-            pair("pki/apiserver-etcd-client"),
-        ),
-        client(
-            "admin",
-            "kubernetes-admin",
-            &["kubeadm:cluster-admins"],
-            CaId::Kubernetes,
-            conf("admin"),
-        ),
-        client(
-            "super-admin",
-            "kubernetes-super-admin",
-            &["system:masters"],
-            CaId::Kubernetes,
-            conf("super-admin"),
-        ),
-        client(
-            "controller-manager",
-            "system:kube-controller-manager",
-            &[],
-            CaId::Kubernetes,
-            conf("controller-manager"),
-        ),
-        client(
-            "scheduler",
-            "system:kube-scheduler",
-            &[],
-            CaId::Kubernetes,
-            conf("scheduler"),
-        ),
-    ];
+            asset: sub(row.asset),
+            cn: controller.map_or(row.cn.to_string(), str::to_string),
+            orgs: row.orgs.iter().map(|o| o.to_string()).collect(),
+            profile: row.profile,
+            issuer: row.issuer,
+            sans,
+            output: match row.output {
+                RowOutput::Pair(p) => LeafOutput::Pair(sub(p)),
+                RowOutput::Kubeconfig(n) => LeafOutput::Kubeconfig(n.to_string()),
+            },
+        }
+    };
+    let mut rows: Vec<LeafRow> = CLUSTER_LEAVES
+        .iter()
+        .map(|row| {
+            let sans = if row.asset == "apiserver" {
+                apiserver_sans(spec)
+            } else {
+                Vec::new()
+            };
+            fill(row, None, sans)
+        })
+        .collect();
     for c in &spec.controllers {
         let mut dns = vec![c.name.clone(), "localhost".to_string()];
         dns.extend(c.dns_names.iter().cloned());
@@ -371,16 +481,8 @@ fn leaves(spec: &Spec) -> Vec<LeafRow> {
             IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
         ];
         let sans = ordered_sans(dns, ips);
-        for (kind, file) in [("etcd-server", "server"), ("etcd-peer", "peer")] {
-            rows.push(LeafRow {
-                asset: format!("{kind}-{}", c.name),
-                cn: c.name.clone(),
-                orgs: Vec::new(),
-                profile: Profile::ServerClient,
-                issuer: CaId::Etcd,
-                sans: sans.clone(),
-                output: pair(&format!("pki/etcd/{}/{file}", c.name)),
-            });
+        for row in CONTROLLER_LEAVES {
+            rows.push(fill(row, Some(&c.name), sans.clone()));
         }
     }
     rows
@@ -425,6 +527,62 @@ fn ordered_sans(dns: Vec<String>, ips: impl IntoIterator<Item = IpAddr>) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cert_roles_come_from_the_identity_table() {
+        assert_eq!(cert_role("pki/etcd/ca.crt"), Some(CertRole::Ca(CaId::Etcd)));
+        assert_eq!(
+            cert_role("pki/front-proxy-client.crt"),
+            Some(CertRole::Leaf {
+                profile: Profile::Client,
+                issuer: CaId::FrontProxy
+            })
+        );
+        assert_eq!(
+            cert_role("pki/etcd/cp-7/peer.crt"),
+            Some(CertRole::Leaf {
+                profile: Profile::ServerClient,
+                issuer: CaId::Etcd
+            })
+        );
+        for none in [
+            "pki/other.crt",
+            "pki/etcd//peer.crt",
+            "pki/etcd/a/b/peer.crt",
+            "pki/apiserver.key",
+            "kubeconfig/admin.conf",
+        ] {
+            assert_eq!(cert_role(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn every_rendered_pair_has_its_role() {
+        let spec = crate::spec::parse(
+            "cluster.toml",
+            "version = 1\n[cluster]\nname = \"m\"\napi_server = \"https://10.0.0.1:6443\"\n\
+             kubernetes_version = \"v1.34.2\"\n[[controllers]]\nname = \"cp-0\"\n\
+             address = \"10.0.0.1\"\n[pki]\nnot_before = \"2026-01-01T00:00:00Z\"\n",
+        )
+        .unwrap()
+        .spec;
+        let model = Model::from_spec(&spec);
+        let mut pairs = 0;
+        for row in &model.leaves {
+            if let LeafOutput::Pair(p) = &row.output {
+                pairs += 1;
+                assert_eq!(
+                    cert_role(&format!("{p}.crt")),
+                    Some(CertRole::Leaf {
+                        profile: row.profile,
+                        issuer: row.issuer
+                    }),
+                    "{p}"
+                );
+            }
+        }
+        assert_eq!(pairs, 7, "five cluster-wide pairs and one controller's two");
+    }
 
     #[test]
     fn service_ips() {

@@ -4,8 +4,8 @@
 //! of its role, and matches its private key; `sa.key` matches `sa.pub`; the
 //! serving certificates cover what clients dial.
 //!
-//! A certificate's role and CA come from its path, as the README's layout
-//! and [`crate::model::CAS`] give them.
+//! A certificate's role and CA come from its path, through the identity
+//! table ([`crate::model::cert_role`]).
 
 use crate::rfc3339;
 use std::collections::BTreeSet;
@@ -21,7 +21,7 @@ use x509_parser::x509::SubjectPublicKeyInfo;
 use super::kubeconfig::Kubeconfig;
 use super::{yaml, Report, Tree, WARN_WITHIN};
 use crate::derive::keys::PrivateKey;
-use crate::model::{service_ip, CAS};
+use crate::model::{self, service_ip, CaId, CertRole, CAS};
 
 /// The Kubernetes CA every kubeconfig embeds and most leaves chain to.
 pub const CA: &str = "pki/ca.crt";
@@ -52,26 +52,24 @@ enum Profile {
 /// A certificate's profile and the path of the CA that must have signed it.
 type Role = (Profile, &'static str);
 
-/// The role of `pki/<...>.crt`.
+/// The role of `pki/<...>.crt`, as the identity table ([`model::cert_role`]) gives it: the
+/// profile, and the file of the CA that must have signed it.
 fn role(path: &str) -> Option<Role> {
-    if CAS.iter().any(|c| format!("{}.crt", c.path) == path) {
-        return Some((Profile::Ca, ""));
-    }
-    Some(match path {
-        "pki/apiserver.crt" => (Profile::Server, CA),
-        "pki/apiserver-kubelet-client.crt" => (Profile::Client, CA),
-        "pki/front-proxy-client.crt" => (Profile::Client, FRONT_PROXY_CA),
-        "pki/apiserver-etcd-client.crt" | "pki/etcd/healthcheck-client.crt" => {
-            (Profile::Client, ETCD_CA)
-        }
-        _ => {
-            let rest = path.strip_prefix("pki/etcd/")?;
-            let (_, file) = rest.split_once('/')?;
-            match file {
-                "server.crt" | "peer.crt" => (Profile::ServerClient, ETCD_CA),
-                _ => return None,
-            }
-        }
+    let ca_file = |id: CaId| match id {
+        CaId::Kubernetes => CA,
+        CaId::FrontProxy => FRONT_PROXY_CA,
+        CaId::Etcd => ETCD_CA,
+    };
+    Some(match model::cert_role(path)? {
+        CertRole::Ca(_) => (Profile::Ca, ""),
+        CertRole::Leaf { profile, issuer } => (
+            match profile {
+                model::Profile::Server => Profile::Server,
+                model::Profile::Client => Profile::Client,
+                model::Profile::ServerClient => Profile::ServerClient,
+            },
+            ca_file(issuer),
+        ),
     })
 }
 
