@@ -557,6 +557,25 @@ mod tests {
     }
 
     #[test]
+    fn the_spec_knows_every_asset_of_the_identity_table() {
+        use std::collections::BTreeSet;
+        let mut table: BTreeSet<&str> = CAS.iter().map(|c| c.asset).collect();
+        table.extend(CLUSTER_LEAVES.iter().map(|r| r.asset));
+        // Keys derived from the seed that are not certificates.
+        table.extend(["sa", "encryption"]);
+        let spec: BTreeSet<&str> = CLUSTER_ASSETS.iter().copied().collect();
+        assert_eq!(
+            spec, table,
+            "src/spec/assets.rs and the identity table disagree"
+        );
+        let per_controller: Vec<&str> = CONTROLLER_LEAVES
+            .iter()
+            .filter_map(|r| r.asset.strip_suffix("-{controller}"))
+            .collect();
+        assert_eq!(per_controller, PER_CONTROLLER_ASSETS);
+    }
+
+    #[test]
     fn every_rendered_pair_has_its_role() {
         let spec = crate::spec::parse(
             "cluster.toml",
