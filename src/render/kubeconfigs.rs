@@ -3,7 +3,7 @@
 //! bootstrap kubeconfig with the bootstrap token. Every one names `cluster.api_server` and
 //! embeds the Kubernetes CA's trust bundle.
 
-use minijinja::context;
+use minijinja::{context, Value};
 
 use crate::derive::BootstrapToken;
 use crate::fileset::{File, FileSet, Kind};
@@ -27,40 +27,39 @@ pub fn render(
 ) -> Result<FileSet, RenderError> {
     let mut files = FileSet::new();
     let ca = kubernetes_ca(pki)?;
-    for leaf in &pki.leaves {
-        let LeafOutput::Kubeconfig(name) = &leaf.row.output else {
-            continue;
-        };
-        let key_pem = leaf.key.to_pem();
+    // Every kubeconfig names the same cluster; only the user and its credentials differ.
+    let mut add = |path: &str, user: &str, credentials: Value| -> Result<(), RenderError> {
         let text = templates.render(
             KUBECONFIG,
             context! {
                 ca_data => b64(ca.bundle_pem.as_bytes()),
                 server => model.server,
                 cluster => model.cluster_name,
-                user => leaf.row.cn,
+                user => user,
+                ..credentials
+            },
+        )?;
+        files.insert(path, File::secret(Kind::Kubeconfig, text.into_bytes()))?;
+        Ok(())
+    };
+    for leaf in &pki.leaves {
+        let LeafOutput::Kubeconfig(name) = &leaf.row.output else {
+            continue;
+        };
+        let key_pem = leaf.key.to_pem();
+        add(
+            &format!("kubeconfig/{name}.conf"),
+            &leaf.row.cn,
+            context! {
                 client_certificate_data => b64(leaf.cert_pem.as_bytes()),
                 client_key_data => b64(key_pem.as_bytes()),
             },
         )?;
-        files.insert(
-            &format!("kubeconfig/{name}.conf"),
-            File::secret(Kind::Kubeconfig, text.into_bytes()),
-        )?;
     }
-    let bootstrap = templates.render(
-        KUBECONFIG,
-        context! {
-            ca_data => b64(ca.bundle_pem.as_bytes()),
-            server => model.server,
-            cluster => model.cluster_name,
-            user => BOOTSTRAP_USER,
-            token => token.token().as_str(),
-        },
-    )?;
-    files.insert(
+    add(
         "kubeconfig/bootstrap-kubelet.conf",
-        File::secret(Kind::Kubeconfig, bootstrap.into_bytes()),
+        BOOTSTRAP_USER,
+        context! { token => token.token().as_str() },
     )?;
     Ok(files)
 }
