@@ -437,8 +437,9 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
                 &c.out.join("kubeconfig/bootstrap-kubelet.conf"),
                 "kubelet",
                 node,
-                "90s",
-            );
+            )
+            .output()
+            .map_err(|e| e.to_string())?;
             expect(out.status.success(), || text(&out))?;
             let pem = s(&c.scratch("kubelet-pki/kubelet-client-current.pem"));
             let subject = openssl_ws(
@@ -522,7 +523,9 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
     k.run(
         "a renewal CSR from the node identity is auto-approved",
         || {
-            let out = tls_bootstrap(c, &node_conf, "renewed", node, "90s");
+            let out = tls_bootstrap(c, &node_conf, "renewed", node)
+                .output()
+                .map_err(|e| e.to_string())?;
             expect(out.status.success(), || text(&out))?;
             let csrs = csrs_of(c, &format!("system:node:{node}"))?;
             expect(csrs.iter().any(|(_, r)| r == "AutoApproved"), || {
@@ -668,15 +671,11 @@ fn manual_approval(c: &Cluster, token_id: &str) -> Result<(), String> {
     }
     let node = "e2e-node-b";
     let pending = c.scratch("pending.log");
-    let mut cmd = c.lab.command(
-        "ws",
-        &[
-            c.bin("tls-bootstrap"),
-            s(&c.out.join("kubeconfig/bootstrap-kubelet.conf")),
-            s(&c.scratch("manual.conf")),
-            s(&c.scratch("manual-pki")),
-            node.to_string(),
-        ],
+    let mut cmd = tls_bootstrap(
+        c,
+        &c.out.join("kubeconfig/bootstrap-kubelet.conf"),
+        "manual",
+        node,
     );
     let log = fs::File::create(&pending).map_err(|e| e.to_string())?;
     cmd.stdout(log.try_clone().map_err(|e| e.to_string())?)

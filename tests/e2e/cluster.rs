@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -440,15 +440,11 @@ pub fn join_info(c: &Cluster) -> Value {
     serde_json::from_str(&run.stdout).expect("join JSON")
 }
 
-/// Runs the kubelet's TLS-bootstrap code on the workstation as node `node`.
-pub fn tls_bootstrap(
-    c: &Cluster,
-    bootstrap: &Path,
-    tag: &str,
-    node: &str,
-    timeout: &str,
-) -> Output {
-    let mut cmd = c.lab.command(
+/// The kubelet's TLS-bootstrap code on the workstation, as node `node`: it authenticates
+/// with `bootstrap` and writes `<tag>.conf` and `<tag>-pki/` in the scratch directory. It
+/// waits for the certificate (90 seconds at most) and exits 0 once it has it.
+pub fn tls_bootstrap(c: &Cluster, bootstrap: &Path, tag: &str, node: &str) -> Command {
+    c.lab.command(
         "ws",
         &[
             c.bin("tls-bootstrap"),
@@ -457,9 +453,7 @@ pub fn tls_bootstrap(
             s(&c.scratch(&format!("{tag}-pki"))),
             node.to_string(),
         ],
-    );
-    cmd.env("TLS_BOOTSTRAP_TIMEOUT", timeout);
-    cmd.output().expect("run tls-bootstrap")
+    )
 }
 
 pub fn openssl_ws(c: &Cluster, args: &[&str]) -> Result<String, String> {

@@ -23,16 +23,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: tls-bootstrap BOOTSTRAP_KUBECONFIG KUBECONFIG CERT_DIR NODE_NAME")
 		os.Exit(2)
 	}
-	timeout := 90 * time.Second
-	if s := os.Getenv("TLS_BOOTSTRAP_TIMEOUT"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "TLS_BOOTSTRAP_TIMEOUT:", err)
-			os.Exit(2)
-		}
-		timeout = d
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	err := bootstrap.LoadClientCert(ctx, os.Args[2], os.Args[1], os.Args[3], types.NodeName(os.Args[4]))
 	if err != nil {
