@@ -93,7 +93,7 @@ fn expiry_warnings(spec: &spec::Spec) {
 /// or overridden from `templates_dir`), the control-plane warnings, the output directory
 /// check, then the seed and external CA. Cheap and the user's input first, so a bad spec,
 /// template directory or foreign output directory is refused before any expensive work.
-fn prepare(
+fn render_in_memory(
     spec_path: &Path,
     out: &Path,
     seed_flag: Option<&Path>,

@@ -11,7 +11,7 @@ pub fn run(
     seed_flag: Option<&Path>,
     templates_dir: Option<&Path>,
 ) -> Result<(), Error> {
-    let files = super::prepare(spec_path, out, seed_flag, templates_dir)?;
+    let files = super::render_in_memory(spec_path, out, seed_flag, templates_dir)?;
     write::write(out, &files)?;
     let secret = files.iter().filter(|(_, f)| f.secret).count();
     println!(
