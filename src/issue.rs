@@ -20,7 +20,8 @@ use time::OffsetDateTime;
 
 use crate::derive::keys::{KeyError, PrivateKey};
 use crate::derive::{Seed, SerialInput};
-use crate::model::{CaId, CaRow, LeafRow, Model, Profile, CAS};
+use crate::identity::{CaId, CaRow, Profile, CAS};
+use crate::model::{LeafRow, Model};
 use crate::spec::Host;
 
 /// A CA: its certificate, its key and the parameters rcgen signs with.

@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! load (spec file, seed, external CA)        load.rs
-//!   → spec: parse and validate               spec.rs
-//!   → model: names, SANs, identities         model.rs
+//!   → spec: parse and validate               spec/
+//!   → model: names, SANs, identities         model.rs, identity.rs (THE table)
 //!   → derive: seed → key seeds, serials, token   derive/ (mod.rs, detkeygen.rs, keys.rs)
 //!   → issue: certificates                    issue.rs
 //!   → render: templates → files in memory    render/, templates.rs, text.rs, fileset.rs
@@ -27,6 +27,7 @@ pub mod derive;
 pub mod duration;
 pub mod error;
 pub mod fileset;
+pub mod identity;
 pub mod issue;
 pub mod jws;
 pub mod load;

@@ -1,11 +1,10 @@
-//! The resolved cluster and THE identity table.
+//! The resolved cluster.
 //!
 //! `Model::from_spec` turns a validated spec into everything later stages
-//! need: names, URLs, validity windows, and one row per certificate (which
-//! CA issues it, its subject, its SANs, its usage profile and where it goes).
-//! Adding a component means adding a row here; nothing downstream lists
-//! certificates on its own. Subjects, SANs and usages follow kubeadm's
-//! `certlist.go` (see shared/reference/kubernetes-bootstrap-facts.md §5).
+//! need: names, URLs, validity windows, and the identity table's rows
+//! ([`crate::identity`]) filled in for this cluster: one [`LeafRow`] per
+//! certificate, per controller where the row is per controller, with its SANs.
+//! After the model exists, no stage reads the `Spec`.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -14,61 +13,8 @@ use ipnet::IpNet;
 use time::OffsetDateTime;
 
 use crate::derive::keys::Algorithm;
-use crate::spec::assets::CA_ASSETS;
+use crate::identity::{CaId, IdentityRow, Profile, RowOutput, CLUSTER_LEAVES, CONTROLLER_LEAVES};
 use crate::spec::{Controller, Host, NodePool, Spec, TokenUsage};
-
-// The asset ids a spec may name live with the spec (which checks them); they are
-// re-exported here, where they have always been.
-pub use crate::spec::assets::{generation_keys, CLUSTER_ASSETS, PER_CONTROLLER_ASSETS};
-
-/// The three trust domains, as kubeadm has them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum CaId {
-    Kubernetes,
-    FrontProxy,
-    Etcd,
-}
-
-/// A self-signed CA (or, for `Kubernetes`, possibly the user's external CA).
-#[derive(Clone, Debug)]
-pub struct CaRow {
-    pub id: CaId,
-    /// The asset id: HKDF label and `[pki.generations]` key.
-    pub asset: &'static str,
-    pub cn: &'static str,
-    /// Output path without extension: `<path>.crt`, `<path>.key`.
-    pub path: &'static str,
-}
-
-pub const CAS: [CaRow; 3] = [
-    CaRow {
-        id: CaId::Kubernetes,
-        asset: CA_ASSETS[0],
-        cn: "kubernetes",
-        path: "pki/ca",
-    },
-    CaRow {
-        id: CaId::FrontProxy,
-        asset: CA_ASSETS[1],
-        cn: "front-proxy-ca",
-        path: "pki/front-proxy-ca",
-    },
-    CaRow {
-        id: CaId::Etcd,
-        asset: CA_ASSETS[2],
-        cn: "etcd-ca",
-        path: "pki/etcd/ca",
-    },
-];
-
-/// Extended key usages of a leaf certificate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Profile {
-    Server,
-    Client,
-    /// etcd members: the same certificate serves and dials peers.
-    ServerClient,
-}
 
 /// Where a leaf certificate ends up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -282,166 +228,6 @@ pub fn service_ip(cidr: &IpNet, index: u128) -> IpAddr {
     }
 }
 
-/// One row of the identity table as written, before a spec fills it in. In a per-controller
-/// row, `{controller}` in `asset` and `output` stands for the controller's name, which is
-/// also the certificate's CN (`cn` is empty there).
-pub struct IdentityRow {
-    pub asset: &'static str,
-    pub cn: &'static str,
-    pub orgs: &'static [&'static str],
-    pub profile: Profile,
-    pub issuer: CaId,
-    /// `Pair("pki/apiserver")` or `Kubeconfig("admin")`.
-    pub output: RowOutput,
-}
-
-/// [`LeafOutput`], as written in the table.
-pub enum RowOutput {
-    Pair(&'static str),
-    Kubeconfig(&'static str),
-}
-
-const fn client(
-    asset: &'static str,
-    cn: &'static str,
-    orgs: &'static [&'static str],
-    issuer: CaId,
-    output: RowOutput,
-) -> IdentityRow {
-    IdentityRow {
-        asset,
-        cn,
-        orgs,
-        profile: Profile::Client,
-        issuer,
-        output,
-    }
-}
-
-/// THE identity table: every cluster-wide certificate, in issuing order (kubeadm's
-/// `certlist.go` names, subjects and usages). kube-apiserver's SANs come from the spec
-/// ([`apiserver_sans`]); the other rows have none.
-pub const CLUSTER_LEAVES: &[IdentityRow] = &[
-    IdentityRow {
-        asset: "apiserver",
-        cn: "kube-apiserver",
-        orgs: &[],
-        profile: Profile::Server,
-        issuer: CaId::Kubernetes,
-        output: RowOutput::Pair("pki/apiserver"),
-    },
-    client(
-        "apiserver-kubelet-client",
-        "kube-apiserver-kubelet-client",
-        &["kubeadm:cluster-admins"],
-        CaId::Kubernetes,
-        RowOutput::Pair("pki/apiserver-kubelet-client"),
-    ),
-    client(
-        "front-proxy-client",
-        "front-proxy-client",
-        &[],
-        CaId::FrontProxy,
-        RowOutput::Pair("pki/front-proxy-client"),
-    ),
-    client(
-        "etcd-healthcheck-client",
-        "kube-etcd-healthcheck-client",
-        &[],
-        CaId::Etcd,
-        RowOutput::Pair("pki/etcd/healthcheck-client"),
-    ),
-    client(
-        "apiserver-etcd-client",
-        "kube-apiserver-etcd-client",
-        &[],
-        CaId::Etcd,
-        RowOutput::Pair("pki/apiserver-etcd-client"),
-    ),
-    client(
-        "admin",
-        "kubernetes-admin",
-        &["kubeadm:cluster-admins"],
-        CaId::Kubernetes,
-        RowOutput::Kubeconfig("admin"),
-    ),
-    client(
-        "super-admin",
-        "kubernetes-super-admin",
-        &["system:masters"],
-        CaId::Kubernetes,
-        RowOutput::Kubeconfig("super-admin"),
-    ),
-    client(
-        "controller-manager",
-        "system:kube-controller-manager",
-        &[],
-        CaId::Kubernetes,
-        RowOutput::Kubeconfig("controller-manager"),
-    ),
-    client(
-        "scheduler",
-        "system:kube-scheduler",
-        &[],
-        CaId::Kubernetes,
-        RowOutput::Kubeconfig("scheduler"),
-    ),
-];
-
-/// The identity table's per-controller rows: each stacked etcd member's serving and peer
-/// certificate, CN the controller's name, SANs its name, `localhost`, its `dns_names`, its
-/// address and the loopback addresses.
-pub const CONTROLLER_LEAVES: &[IdentityRow] = &[
-    IdentityRow {
-        asset: "etcd-server-{controller}",
-        cn: "",
-        orgs: &[],
-        profile: Profile::ServerClient,
-        issuer: CaId::Etcd,
-        output: RowOutput::Pair("pki/etcd/{controller}/server"),
-    },
-    IdentityRow {
-        asset: "etcd-peer-{controller}",
-        cn: "",
-        orgs: &[],
-        profile: Profile::ServerClient,
-        issuer: CaId::Etcd,
-        output: RowOutput::Pair("pki/etcd/{controller}/peer"),
-    },
-];
-
-/// What the identity table says of a rendered `pki/<...>.crt` without a spec (what `verify`
-/// has): a CA, or a leaf certificate's profile and issuer. A per-controller row matches any
-/// one path component in place of `{controller}`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CertRole {
-    Ca(CaId),
-    Leaf { profile: Profile, issuer: CaId },
-}
-
-pub fn cert_role(path: &str) -> Option<CertRole> {
-    let stem = path.strip_suffix(".crt")?;
-    if let Some(ca) = CAS.iter().find(|c| c.path == stem) {
-        return Some(CertRole::Ca(ca.id));
-    }
-    let leaf = |row: &IdentityRow| CertRole::Leaf {
-        profile: row.profile,
-        issuer: row.issuer,
-    };
-    let pair = |row: &IdentityRow| match row.output {
-        RowOutput::Pair(p) => Some(p),
-        RowOutput::Kubeconfig(_) => None,
-    };
-    if let Some(row) = CLUSTER_LEAVES.iter().find(|r| pair(r) == Some(stem)) {
-        return Some(leaf(row));
-    }
-    CONTROLLER_LEAVES.iter().find_map(|row| {
-        let (before, after) = pair(row)?.split_once("{controller}")?;
-        let name = stem.strip_prefix(before)?.strip_suffix(after)?;
-        (!name.is_empty() && !name.contains('/')).then(|| leaf(row))
-    })
-}
-
 fn leaves(spec: &Spec) -> Vec<LeafRow> {
     let fill = |row: &IdentityRow, controller: Option<&str>, sans: Vec<Host>| {
         let sub = |s: &str| match controller {
@@ -527,53 +313,7 @@ fn ordered_sans(dns: Vec<String>, ips: impl IntoIterator<Item = IpAddr>) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cert_roles_come_from_the_identity_table() {
-        assert_eq!(cert_role("pki/etcd/ca.crt"), Some(CertRole::Ca(CaId::Etcd)));
-        assert_eq!(
-            cert_role("pki/front-proxy-client.crt"),
-            Some(CertRole::Leaf {
-                profile: Profile::Client,
-                issuer: CaId::FrontProxy
-            })
-        );
-        assert_eq!(
-            cert_role("pki/etcd/cp-7/peer.crt"),
-            Some(CertRole::Leaf {
-                profile: Profile::ServerClient,
-                issuer: CaId::Etcd
-            })
-        );
-        for none in [
-            "pki/other.crt",
-            "pki/etcd//peer.crt",
-            "pki/etcd/a/b/peer.crt",
-            "pki/apiserver.key",
-            "kubeconfig/admin.conf",
-        ] {
-            assert_eq!(cert_role(none), None, "{none}");
-        }
-    }
-
-    #[test]
-    fn the_spec_knows_every_asset_of_the_identity_table() {
-        use std::collections::BTreeSet;
-        let mut table: BTreeSet<&str> = CAS.iter().map(|c| c.asset).collect();
-        table.extend(CLUSTER_LEAVES.iter().map(|r| r.asset));
-        // Keys derived from the seed that are not certificates.
-        table.extend(["sa", "encryption"]);
-        let spec: BTreeSet<&str> = CLUSTER_ASSETS.iter().copied().collect();
-        assert_eq!(
-            spec, table,
-            "src/spec/assets.rs and the identity table disagree"
-        );
-        let per_controller: Vec<&str> = CONTROLLER_LEAVES
-            .iter()
-            .filter_map(|r| r.asset.strip_suffix("-{controller}"))
-            .collect();
-        assert_eq!(per_controller, PER_CONTROLLER_ASSETS);
-    }
+    use crate::identity::{cert_role, CertRole};
 
     #[test]
     fn every_rendered_pair_has_its_role() {
@@ -669,17 +409,5 @@ mod tests {
         assert_eq!(v.kubeadm_encryption_algorithm, None);
         let v = values("https://a:1", "algorithm = \"rsa-3072\"", "");
         assert_eq!(v.kubeadm_encryption_algorithm, Some("RSA-3072"));
-    }
-
-    #[test]
-    fn generation_keys_cover_every_row() {
-        // Every certificate, CA and the SA key pair must be re-keyable.
-        let keys = generation_keys(["cp-0", "cp-1"]);
-        for ca in &CAS {
-            assert!(keys.contains(&ca.asset.to_string()));
-        }
-        for k in ["etcd-server-cp-1", "etcd-peer-cp-0", "sa", "admin"] {
-            assert!(keys.contains(&k.to_string()), "{k}");
-        }
     }
 }

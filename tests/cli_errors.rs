@@ -353,7 +353,7 @@ const CASES: &[Case] = &[
         )]),
         stderr: &[
             "error: bad.toml:29: pki.generations.api-server: \"api-server\" is not an asset with a generation",
-            "  hint: use one of ca, apiserver, apiserver-kubelet-client, front-proxy-ca, front-proxy-client, sa, etcd-ca, etcd-healthcheck-client, apiserver-etcd-client, admin, super-admin, controller-manager, scheduler, encryption, etcd-server-cp-0, etcd-peer-cp-0, etcd-server-cp-1, etcd-peer-cp-1, etcd-server-cp-2, etcd-peer-cp-2",
+            "  hint: use one of ca, front-proxy-ca, etcd-ca, apiserver, apiserver-kubelet-client, front-proxy-client, etcd-healthcheck-client, apiserver-etcd-client, admin, super-admin, controller-manager, scheduler, sa, encryption, etcd-server-cp-0, etcd-peer-cp-0, etcd-server-cp-1, etcd-peer-cp-1, etcd-server-cp-2, etcd-peer-cp-2",
         ],
         ..CASE
     },

@@ -618,6 +618,16 @@ fn node_bundles_agree_with_their_sources() {
         &dir,
         &["nodes/cp-0/rootfs/etc/kubernetes/pki/etcd/server.key: differs from pki/etcd/cp-0/server.key"],
     );
+    // Outside /etc/kubernetes too: a worker's kubelet configuration edited in its bundle.
+    let (_t3, dir) = copy_of_base();
+    let config = dir.join("nodes/workers/rootfs/var/lib/kubelet/config.yaml");
+    let edited = fs::read_to_string(&config).unwrap() + "maxPods: 500\n";
+    fs::write(&config, edited).unwrap();
+    reindex(&dir);
+    assert_errors(
+        &dir,
+        &["nodes/workers/rootfs/var/lib/kubelet/config.yaml: differs from config/kubelet-config.yaml"],
+    );
 }
 
 // --- trust bundles ([pki.trust], CA rotation) ------------------------------------------------

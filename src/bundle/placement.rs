@@ -1,42 +1,40 @@
 //! Which rendered files each node gets, and where they land on it.
 //!
-//! [`RULES`] is the one table: each row maps an output path pattern (as the renderers write
-//! it) to an on-host path and says who gets the file. Bundles are built from the rendered
-//! [`FileSet`], not from the model, so a renderer that adds a node file needs only a row here.
-//! A file that belongs on no node (the cluster manifests, applied with kubectl) has a row too,
-//! so every output path is either placed or excluded on purpose; `tests/bundles.rs` fails for
-//! any rendered file that no row names.
+//! [`rules`] is the one table: each row maps an output path pattern (as the renderers write
+//! it) to an on-host path and says who gets the file. Its first rows are the identity
+//! table's files ([`crate::model::table_files`]: every CA and certificate says where it
+//! lands), then [`OTHER_FILES`], the files that are not certificates. Bundles are built from
+//! the rendered [`FileSet`], not from the model, so a renderer that adds a node file needs
+//! only a row. A file that belongs on no node (the cluster manifests, applied with kubectl)
+//! has a row too, so every output path is either placed or excluded on purpose;
+//! `tests/bundles.rs` fails for any rendered file that no row names. [`source_of`] reads the
+//! table backwards, for `verify`.
 //!
-//! Controllers get kubeadm's control-plane layout: all of `pki/` at `/etc/kubernetes/pki`
-//! (their own etcd member pairs only), the kubeconfigs at `/etc/kubernetes`, the static pods
-//! at `/etc/kubernetes/manifests`, and the kubelet's files. Workers get only what TLS
-//! bootstrap needs: the cluster CA certificate, the bootstrap kubeconfig and the kubelet's
+//! Controllers get kubeadm's control-plane layout: the PKI at `/etc/kubernetes/pki` (their
+//! own etcd member pairs only), the kubeconfigs at `/etc/kubernetes`, the static pods at
+//! `/etc/kubernetes/manifests`, and the kubelet's files. Workers get only what TLS bootstrap
+//! needs: the cluster CA certificate, the bootstrap kubeconfig and the kubelet's
 //! configuration and flags, never a private key.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use crate::bundle::{self, BundleError, HostFile};
 use crate::fileset::FileSet;
+use crate::identity::table_files;
 use crate::model::Model;
 use crate::spec::Format;
 
-/// Who gets the files a rule matches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Who {
-    /// Every controller; with `{controller}` in the pattern, only the controller it names.
-    Controllers,
-    /// Every controller and every node pool.
-    AllNodes,
-    /// No node: the file is used from an admin machine (e.g. `kubectl apply`).
-    NoNode,
-}
+pub use crate::identity::Who;
 
 /// One row of the table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
     /// `/`-separated components, each literal or a placeholder: `{controller}` matches a
     /// controller's name, `{file}` any one component, and `{rest}` (last only) one or more.
-    pub source: &'static str,
+    pub source: Cow<'static, str>,
     /// The on-host path; `{file}` is replaced by what the pattern's `{file}` matched.
-    pub host: &'static str,
+    pub host: Cow<'static, str>,
     pub who: Who,
     /// The host mode of a non-secret file (a secret is always 0600).
     pub public_mode: u32,
@@ -44,63 +42,28 @@ pub struct Rule {
 
 const fn to(source: &'static str, host: &'static str, who: Who) -> Rule {
     Rule {
-        source,
-        host,
+        source: Cow::Borrowed(source),
+        host: Cow::Borrowed(host),
         who,
         public_mode: 0o644,
     }
 }
 
-/// The placement table. The first row whose pattern matches an output path decides where that
-/// file goes, so specific rows precede the wildcards they narrow.
-pub static RULES: &[Rule] = &[
-    // The cluster CA certificate is all a worker needs of the PKI: the kubelet verifies the
-    // API server with it and uses it as its client CA.
-    to("pki/ca.crt", "/etc/kubernetes/pki/ca.crt", Who::AllNodes),
-    // A controller's own etcd member pairs, at kubeadm's un-prefixed names.
-    to(
-        "pki/etcd/{controller}/{file}",
-        "/etc/kubernetes/pki/etcd/{file}",
-        Who::Controllers,
-    ),
-    to(
-        "pki/etcd/{file}",
-        "/etc/kubernetes/pki/etcd/{file}",
-        Who::Controllers,
-    ),
-    // Everything else of the PKI, CA keys included, as kubeadm places it on every
-    // control-plane node: kube-controller-manager signs kubelet certificates with ca.key.
-    to("pki/{file}", "/etc/kubernetes/pki/{file}", Who::Controllers),
+/// Where the files that are not certificates go.
+pub static OTHER_FILES: &[Rule] = &[
+    // The service-account key pair: kube-apiserver verifies and kube-controller-manager signs.
+    to("pki/sa.key", "/etc/kubernetes/pki/sa.key", Who::Controllers),
+    to("pki/sa.pub", "/etc/kubernetes/pki/sa.pub", Who::Controllers),
     to(
         "kubeconfig/bootstrap-kubelet.conf",
         "/etc/kubernetes/bootstrap-kubelet.conf",
         Who::AllNodes,
     ),
-    to(
-        "kubeconfig/admin.conf",
-        "/etc/kubernetes/admin.conf",
-        Who::Controllers,
-    ),
-    to(
-        "kubeconfig/super-admin.conf",
-        "/etc/kubernetes/super-admin.conf",
-        Who::Controllers,
-    ),
-    to(
-        "kubeconfig/controller-manager.conf",
-        "/etc/kubernetes/controller-manager.conf",
-        Who::Controllers,
-    ),
-    to(
-        "kubeconfig/scheduler.conf",
-        "/etc/kubernetes/scheduler.conf",
-        Who::Controllers,
-    ),
     // Static pods are 0600 as kubeadm writes them (and the CIS benchmark asks): they name
     // every key path of the control plane.
     Rule {
-        source: "control-plane/{controller}/manifests/{file}",
-        host: "/etc/kubernetes/manifests/{file}",
+        source: Cow::Borrowed("control-plane/{controller}/manifests/{file}"),
+        host: Cow::Borrowed("/etc/kubernetes/manifests/{file}"),
         who: Who::Controllers,
         public_mode: 0o600,
     },
@@ -131,6 +94,22 @@ pub static RULES: &[Rule] = &[
     to("manifests/{rest}", "", Who::NoNode),
 ];
 
+static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    let identity = table_files().into_iter().map(|f| Rule {
+        source: Cow::Owned(f.path),
+        host: Cow::Owned(f.host),
+        who: f.who,
+        public_mode: 0o644,
+    });
+    identity.chain(OTHER_FILES.iter().cloned()).collect()
+});
+
+/// The placement table. The first row whose pattern matches an output path decides where that
+/// file goes, so specific rows precede the wildcards they narrow.
+pub fn rules() -> &'static [Rule] {
+    &RULES
+}
+
 /// What a rule matched in an output path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Placement<'a> {
@@ -144,7 +123,31 @@ pub struct Placement<'a> {
 /// The first rule matching `path`, with the controller it names and the host path. `{controller}`
 /// matches any component here; [`host_files`] keeps only the node's own.
 pub fn place(path: &str) -> Option<Placement<'_>> {
-    RULES.iter().find_map(|rule| matches(rule, path))
+    rules().iter().find_map(|rule| matches(rule, path))
+}
+
+/// The output path that node `node` has at host path `host`, if any row places one there:
+/// the table read backwards. `{controller}` becomes `node`, so for a node that is not a
+/// controller the path names a file that does not exist.
+pub fn source_of(host: &str, node: &str) -> Option<String> {
+    rules()
+        .iter()
+        .filter(|rule| rule.who != Who::NoNode)
+        .find_map(|rule| {
+            let file = match rule.host.split_once("{file}") {
+                Some((before, after)) => {
+                    let f = host.strip_prefix(before)?.strip_suffix(after)?;
+                    (!f.is_empty() && !f.contains('/')).then_some(f)?
+                }
+                None if rule.host == host => "",
+                None => return None,
+            };
+            Some(
+                rule.source
+                    .replace("{controller}", node)
+                    .replace("{file}", file),
+            )
+        })
 }
 
 fn matches<'a>(rule: &'static Rule, path: &'a str) -> Option<Placement<'a>> {
@@ -477,15 +480,65 @@ mod tests {
             "pki/etcd/cp-0/sub/x.crt",
             "config/kube-proxy.yaml",
             "nodes/cp-0/ignition.json",
+            // The PKI is placed file by file from the identity table, not by a wildcard.
+            "pki/unknown.crt",
+            "pki/etcd/unknown.key",
         ] {
             assert_eq!(place(unplaced), None, "{unplaced}");
+        }
+    }
+
+    #[test]
+    fn the_table_read_backwards() {
+        let source = |host: &str, node: &str| source_of(host, node);
+        assert_eq!(
+            source("/etc/kubernetes/pki/etcd/peer.key", "cp-1").as_deref(),
+            Some("pki/etcd/cp-1/peer.key")
+        );
+        assert_eq!(
+            source("/etc/kubernetes/pki/etcd/ca.crt", "cp-1").as_deref(),
+            Some("pki/etcd/ca.crt")
+        );
+        assert_eq!(
+            source("/etc/kubernetes/manifests/etcd.yaml", "cp-2").as_deref(),
+            Some("control-plane/cp-2/manifests/etcd.yaml")
+        );
+        assert_eq!(
+            source("/etc/kubernetes/admin.conf", "cp-0").as_deref(),
+            Some("kubeconfig/admin.conf")
+        );
+        assert_eq!(
+            source("/var/lib/kubelet/config.yaml", "workers").as_deref(),
+            Some("config/kubelet-config.yaml")
+        );
+        for none in [
+            "/etc/kubernetes/manifests/a/b.yaml",
+            "/etc/kubernetes/manifests/",
+            "/etc/kubernetes/pki/other.crt",
+            "/etc/hosts",
+            "",
+        ] {
+            assert_eq!(source(none, "cp-0"), None, "{none}");
+        }
+        // Every placed row reads back to itself.
+        for rule in rules().iter().filter(|r| r.who != Who::NoNode) {
+            let example = rule
+                .source
+                .replace("{controller}", "cp-0")
+                .replace("{file}", "f.yaml");
+            let host = place(&example).and_then(|p| p.host).unwrap();
+            assert_eq!(
+                source(&host, "cp-0").as_deref(),
+                Some(example.as_str()),
+                "{host}"
+            );
         }
     }
 
     /// Each non-wildcard row is reachable: no earlier row shadows it.
     #[test]
     fn no_row_is_shadowed() {
-        for rule in RULES {
+        for rule in rules() {
             let example = rule
                 .source
                 .replace("{controller}", "cp-0")

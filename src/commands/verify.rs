@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::bundle::placement::source_of;
 use crate::cli::Output;
 use crate::fileset::INDEX_JSON;
 
@@ -358,11 +359,10 @@ fn check_modes(tree: &Tree, index: Option<&BTreeMap<String, Entry>>, report: &mu
 }
 
 /// Node bundles (`nodes/<name>/`): a file at a host path agrees with the
-/// file it was built from, and a worker bundle holds no private key. A
-/// bundle's controller is known by its `pki/etcd/<name>/` directory.
+/// file it was built from (the placement table read backwards), and a worker
+/// bundle holds no private key. A bundle's controller is known by its
+/// `pki/etcd/<name>/` directory.
 fn check_bundles(tree: &Tree, facts: &pki::Facts, report: &mut Report) {
-    const PKI: &str = "etc/kubernetes/pki/";
-    const ETC: &str = "etc/kubernetes/";
     for (path, (bytes, _)) in &tree.files {
         let Some(rest) = path.strip_prefix("nodes/") else {
             continue;
@@ -380,21 +380,7 @@ fn check_bundles(tree: &Tree, facts: &pki::Facts, report: &mut Report) {
         let Some(host) = inner.strip_prefix("rootfs/") else {
             continue;
         };
-        let source = if let Some(p) = host.strip_prefix(PKI) {
-            match p.strip_prefix("etcd/") {
-                Some(f @ ("server.crt" | "server.key" | "peer.crt" | "peer.key")) => {
-                    format!("pki/etcd/{node}/{f}")
-                }
-                _ => format!("pki/{p}"),
-            }
-        } else if let Some(p) = host.strip_prefix(ETC).filter(|p| p.ends_with(".conf")) {
-            if p.contains('/') {
-                continue;
-            }
-            format!("kubeconfig/{p}")
-        } else if let Some(p) = host.strip_prefix(ETC) {
-            format!("control-plane/{node}/{p}")
-        } else {
+        let Some(source) = source_of(&format!("/{host}"), node) else {
             continue;
         };
         if let Some(want) = tree.bytes(&source) {

@@ -7,8 +7,9 @@ use minijinja::{context, Value};
 
 use crate::derive::BootstrapToken;
 use crate::fileset::{File, FileSet, Kind};
+use crate::identity::CaId;
 use crate::issue::{IssuedCa, Pki};
-use crate::model::{CaId, LeafOutput, Model};
+use crate::model::{LeafOutput, Model};
 use crate::templates::registered;
 use crate::text::b64;
 

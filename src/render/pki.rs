@@ -3,6 +3,7 @@
 
 use crate::derive::keys::PrivateKey;
 use crate::fileset::{File, FileSet, Kind};
+use crate::identity::PAIR_FILES;
 use crate::issue::Pki;
 use crate::model::LeafOutput;
 
@@ -31,19 +32,20 @@ pub fn render(pki: &Pki) -> Result<FileSet, RenderError> {
     Ok(files)
 }
 
+/// `<path>.crt` and `<path>.key`, with the index kinds the identity table gives a pair.
 fn add_pair(
     files: &mut FileSet,
     path: &str,
     cert_pem: &str,
     key: &PrivateKey,
 ) -> Result<(), RenderError> {
-    files.insert(
-        &format!("{path}.crt"),
-        File::public(Kind::Certificate, cert_pem.as_bytes().to_vec()),
-    )?;
-    files.insert(
-        &format!("{path}.key"),
-        File::secret(Kind::PrivateKey, key.to_pem().as_bytes().to_vec()),
-    )?;
+    for (ext, kind, secret) in PAIR_FILES {
+        let file = if secret {
+            File::secret(kind, key.to_pem().as_bytes())
+        } else {
+            File::public(kind, cert_pem)
+        };
+        files.insert(&format!("{path}{ext}"), file)?;
+    }
     Ok(())
 }

@@ -21,7 +21,8 @@ use x509_parser::x509::SubjectPublicKeyInfo;
 use super::kubeconfig::Kubeconfig;
 use super::{yaml, Report, Tree, WARN_WITHIN};
 use crate::derive::keys::PrivateKey;
-use crate::model::{self, service_ip, CaId, CertRole, CAS};
+use crate::identity::{self, CaId, CertRole, CAS};
+use crate::model::service_ip;
 
 /// The Kubernetes CA every kubeconfig embeds and most leaves chain to.
 pub const CA: &str = "pki/ca.crt";
@@ -60,13 +61,13 @@ fn role(path: &str) -> Option<Role> {
         CaId::FrontProxy => FRONT_PROXY_CA,
         CaId::Etcd => ETCD_CA,
     };
-    Some(match model::cert_role(path)? {
+    Some(match identity::cert_role(path)? {
         CertRole::Ca(_) => (Profile::Ca, ""),
         CertRole::Leaf { profile, issuer } => (
             match profile {
-                model::Profile::Server => Profile::Server,
-                model::Profile::Client => Profile::Client,
-                model::Profile::ServerClient => Profile::ServerClient,
+                identity::Profile::Server => Profile::Server,
+                identity::Profile::Client => Profile::Client,
+                identity::Profile::ServerClient => Profile::ServerClient,
             },
             ca_file(issuer),
         ),

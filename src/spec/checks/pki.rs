@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 
 use crate::derive::keys::Algorithm;
-use crate::spec::assets::{generation_keys, CA_ASSETS};
+use crate::spec::assets::{ca_assets, generation_keys};
 use crate::spec::defaults::{
     DEFAULT_ALGORITHM, DEFAULT_CA_VALIDITY, DEFAULT_CERT_VALIDITY, DEFAULT_GENERATION,
     MAX_TRUSTED_GENERATIONS,
@@ -231,7 +231,7 @@ impl Check<'_> {
         generations: &BTreeMap<String, u32>,
         has_external_ca: bool,
     ) -> BTreeMap<String, Vec<u32>> {
-        let cas: Vec<&str> = CA_ASSETS.to_vec();
+        let cas: Vec<&str> = ca_assets().collect();
         let mut out = BTreeMap::new();
         for (key, value) in raw {
             let path = join_key("pki.trust", key.get_ref());
