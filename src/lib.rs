@@ -38,6 +38,7 @@ pub mod rfc3339;
 pub mod spec;
 pub mod templates;
 pub mod text;
+pub mod tree;
 pub mod write;
 
 use derive::Seed;

@@ -33,6 +33,7 @@ use rustix::io::Errno;
 use serde::Deserialize;
 
 use crate::fileset::{FileSet, INDEX_JSON};
+use crate::tree::{self, Problem};
 
 /// Why the output could not be written. Every message names the path and says what would
 /// be right; none ever contains rendered bytes.
@@ -221,67 +222,29 @@ pub fn write(out: &Path, files: &FileSet) -> Result<(), WriteError> {
 }
 
 /// Every regular file under `out` (including `index.json`) by relative `/`-separated path,
-/// with its bytes and permission bits. Refuses symlinks, special files and names that are
-/// not UTF-8 rather than follow or skip them, so a caller comparing trees never misses one.
+/// with its bytes and permission bits, as [`crate::tree::read`] reads it; refuses at its first
+/// finding (a symlink, a special file, a name that is not UTF-8) rather than skip it, so a
+/// caller comparing trees never misses one.
 pub fn read_tree(out: &Path) -> Result<BTreeMap<String, (Vec<u8>, u32)>, WriteError> {
-    let root = rfs::open(out, dir_flags(), Mode::empty()).map_err(|e| match e {
-        Errno::LOOP | Errno::NOTDIR if is_symlink(out) => WriteError::NotRegular {
-            path: out.to_path_buf(),
-            what: "a symbolic link",
-        },
-        e => io_err("read", out, e),
-    })?;
-    let mut tree = BTreeMap::new();
-    walk(
-        root.as_fd(),
-        out,
-        Path::new(""),
-        &mut |dir, name, rel, ty| {
-            let path = out.join(rel);
-            match ty {
-                FileType::Directory => return Ok(()),
-                FileType::RegularFile => {}
-                FileType::Symlink => {
-                    return Err(WriteError::NotRegular {
-                        path,
-                        what: "a symbolic link",
-                    })
-                }
-                _ => {
-                    return Err(WriteError::NotRegular {
-                        path,
-                        what: "a special file",
-                    })
-                }
-            }
-            let Some(key) = rel.to_str() else {
-                return Err(WriteError::NotRegular {
-                    path,
-                    what: "a file whose name is not UTF-8",
-                });
-            };
-            let fd = rfs::openat(dir, name, file_read_flags(), Mode::empty())
-                .map_err(|e| io_err("read", &path, e))?;
-            let st = rfs::fstat(&fd).map_err(|e| io_err("read", &path, e))?;
-            if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-                // Replaced between listing and opening.
-                return Err(WriteError::NotRegular {
-                    path,
-                    what: "not a regular file",
-                });
-            }
-            let mut bytes = Vec::new();
-            std::fs::File::from(fd)
-                .read_to_end(&mut bytes)
-                .map_err(|e| std_io_err("read", &path, e))?;
-            tree.insert(
-                key.to_string(),
-                (bytes, Mode::from_raw_mode(st.st_mode).bits()),
-            );
-            Ok(())
-        },
-    )?;
-    Ok(tree)
+    let refuse = |finding: tree::Finding| {
+        let rel = finding.path.trim_end_matches('/');
+        let path = match rel {
+            "" | "." => out.to_path_buf(),
+            rel => out.join(rel),
+        };
+        match finding.problem {
+            Problem::Io { action, err } => WriteError::Io { action, path, err },
+            problem => WriteError::NotRegular {
+                path,
+                what: problem.what(),
+            },
+        }
+    };
+    let tree = tree::read(out, &|_| true).map_err(refuse)?;
+    match tree.findings.into_iter().next() {
+        Some(finding) => Err(refuse(finding)),
+        None => Ok(tree.files),
+    }
 }
 
 /// `try_exchange` is false only in tests, to exercise the fallback that filesystems without
@@ -686,10 +649,6 @@ fn std_io_err(action: &'static str, path: &Path, err: io::Error) -> WriteError {
         path: path.to_path_buf(),
         err,
     }
-}
-
-fn is_symlink(path: &Path) -> bool {
-    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// Create directory `name` in `parent` with mode 0755 exactly, whatever the umask.

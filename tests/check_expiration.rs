@@ -412,3 +412,23 @@ fn a_directory_without_certificates_is_an_error() {
     assert!(run.stderr.contains("pki/ca.crt"), "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }
+
+/// It never follows a link where it reads, and ignores what it does not read: a link among
+/// the node bundles is `verify`'s business.
+#[test]
+fn links_where_it_reads_are_refused_elsewhere_ignored() {
+    let r = Rendered::new(None);
+    let out = r.out();
+    std::os::unix::fs::symlink("/etc/hostname", out.join("nodes/cp-0/elsewhere.crt")).unwrap();
+    let before = r.json();
+    assert!(before["certificates"].as_array().unwrap().len() > 5);
+
+    std::os::unix::fs::symlink(out.join("pki/ca.crt"), out.join("pki/linked.crt")).unwrap();
+    let run = r.check(&[]);
+    assert_eq!(code(&run), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pki/linked.crt") && run.stderr.contains("symbolic link"),
+        "{}",
+        run.stderr
+    );
+}

@@ -3,11 +3,13 @@
 //!
 //! It reads only public material and the bootstrap token's id and expiry: every `.crt` under
 //! `pki/`, the `client-certificate-data` of each `kubeconfig/*.conf` (never the key beside
-//! it), and the `token-id` and `expiration` of `manifests/bootstrap-token-secret.yaml` (never
-//! its `token-secret`). Node bundles hold copies of the same certificates and are not listed.
-//! Unlike rendering, this reads the clock: the caller passes `now`.
+//! it), and the `token-id` and `expiration` of `manifests/bootstrap-token-<id>.yaml` (never
+//! its `token-secret`), read with the shared reader of a rendered directory
+//! ([`crate::tree`]), which opens nothing else. Node bundles hold copies of the same
+//! certificates and are not listed. Unlike rendering, this reads the clock: the caller
+//! passes `now`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine as _;
 use serde::Serialize;
@@ -95,52 +97,62 @@ pub fn run(
     Ok(!expiring.is_empty())
 }
 
+/// The files `check-expiration` reads: certificates under `pki/`, the kubeconfigs and the
+/// token Secret. Never a private key.
+fn wanted(path: &str) -> bool {
+    let kubeconfig = path
+        .strip_prefix("kubeconfig/")
+        .is_some_and(|name| name.ends_with(".conf") && !name.contains('/'));
+    (path.starts_with("pki/") && path.ends_with(".crt"))
+        || kubeconfig
+        || crate::render::manifests::secret_token_id(path).is_some()
+}
+
 /// Reads the certificates and the token of a rendered directory.
 pub fn inspect(dir: &Path) -> Result<Report, ExpiryError> {
-    let meta = dir
-        .metadata()
-        .map_err(|e| error(dir, format!("cannot read it: {e}"), NOT_OURS))?;
-    if !meta.is_dir() {
-        return Err(error(dir, "it is not a directory", NOT_OURS));
+    let tree = crate::tree::read(dir, &wanted)
+        .map_err(|f| error(dir, format!("{}", f.problem), NOT_OURS))?;
+    // What could not be read where this command looks (elsewhere, it is `verify`'s business).
+    let ours = ["./", "pki/", "kubeconfig/", "manifests/"];
+    if let Some(f) = tree
+        .findings
+        .iter()
+        .find(|f| ours.iter().any(|p| f.path.starts_with(p)))
+    {
+        return Err(error(&dir.join(&f.path), f.problem.to_string(), NOT_OURS));
     }
     let mut all = Vec::new();
-    let pki = dir.join("pki");
-    let mut crts = Vec::new();
-    find_crts(&pki, &mut crts)?;
-    for path in crts {
-        let rel = relative(dir, &path);
-        let bytes = read(&path)?;
-        let name = rel
+    for (rel, (bytes, _)) in tree.files.range("pki/".to_string()..) {
+        let Some(stem) = rel
             .strip_prefix("pki/")
-            .unwrap_or(&rel)
-            .trim_end_matches(".crt")
-            .replace('/', "-");
-        all.push(parse_cert(&path, &bytes, name, rel)?);
+            .and_then(|r| r.strip_suffix(".crt"))
+        else {
+            break;
+        };
+        let name = stem.replace('/', "-");
+        all.push(parse_cert(&dir.join(rel), bytes, name, rel.clone())?);
     }
     if all.is_empty() {
         return Err(error(
-            &pki,
+            &dir.join("pki"),
             "holds no certificate (*.crt)",
             "pass the output directory of `kubeseed render`, the one with pki/ and kubeconfig/",
         ));
     }
-    for path in sorted_dir(&dir.join("kubeconfig"))? {
-        if path.extension().and_then(|e| e.to_str()) != Some("conf") || !path.is_file() {
+    for (rel, (bytes, _)) in &tree.files {
+        let Some(file_name) = rel.strip_prefix("kubeconfig/") else {
             continue;
-        }
-        let rel = relative(dir, &path);
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let text = read_text(&path)?;
-        let embedded = client_certificates(&path, &text)?;
+        };
+        let path = dir.join(rel);
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| error(&path, "it is not UTF-8 text", NOT_OURS))?;
+        let embedded = client_certificates(&path, text)?;
         let several = embedded.len() > 1;
         for (i, pem) in embedded.iter().enumerate() {
             let name = if several {
                 format!("{file_name}#{}", i + 1)
             } else {
-                file_name.clone()
+                file_name.to_string()
             };
             all.push(parse_cert(&path, pem, name, rel.clone())?);
         }
@@ -172,8 +184,14 @@ pub fn inspect(dir: &Path) -> Result<Report, ExpiryError> {
             })
             .map(|(name, _, _)| name.clone());
     }
-    let token = match token_secret_file(dir) {
-        Some(path) => read_token(&path)?,
+    // The token Secret's file (`manifests/bootstrap-token-<id>.yaml`), the first by name if
+    // a hand-edited directory has several.
+    let token = match tree
+        .files
+        .iter()
+        .find(|(rel, _)| crate::render::manifests::secret_token_id(rel).is_some())
+    {
+        Some((rel, (bytes, _))) => Some(read_token(&dir.join(rel), bytes)?),
         None => None,
     };
     Ok(Report {
@@ -181,53 +199,6 @@ pub fn inspect(dir: &Path) -> Result<Report, ExpiryError> {
         authorities,
         token,
     })
-}
-
-fn relative(dir: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(dir).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, ExpiryError> {
-    std::fs::read(path).map_err(|e| error(path, format!("cannot read it: {e}"), NOT_OURS))
-}
-
-fn read_text(path: &Path) -> Result<String, ExpiryError> {
-    String::from_utf8(read(path)?).map_err(|_| error(path, "it is not UTF-8 text", NOT_OURS))
-}
-
-/// The entries of a directory, sorted; none when it does not exist.
-fn sorted_dir(dir: &Path) -> Result<Vec<PathBuf>, ExpiryError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(error(dir, format!("cannot read it: {e}"), NOT_OURS)),
-    };
-    let mut paths = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| error(dir, format!("cannot read it: {e}"), NOT_OURS))?;
-        paths.push(entry.path());
-    }
-    paths.sort();
-    Ok(paths)
-}
-
-/// Every regular `*.crt` under `dir`, recursively, in path order. Symlinks are not followed.
-fn find_crts(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ExpiryError> {
-    for path in sorted_dir(dir)? {
-        let meta = path
-            .symlink_metadata()
-            .map_err(|e| error(&path, format!("cannot read it: {e}"), NOT_OURS))?;
-        if meta.is_dir() {
-            find_crts(&path, out)?;
-        } else if meta.is_file() && path.extension().and_then(|e| e.to_str()) == Some("crt") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// The first certificate of a PEM file.
@@ -303,23 +274,9 @@ fn client_certificates(path: &Path, text: &str) -> Result<Vec<Vec<u8>>, ExpiryEr
 
 /// `token-id` and `expiration` from the Secret's `data` (base64), if the file exists. The
 /// `token-secret` line is never decoded.
-/// The token Secret's file (`manifests/bootstrap-token-<id>.yaml`), the first by name if
-/// a hand-edited directory has several.
-fn token_secret_file(dir: &Path) -> Option<std::path::PathBuf> {
-    let mut names: Vec<String> = std::fs::read_dir(dir.join("manifests"))
-        .ok()?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| crate::render::manifests::secret_token_id(&format!("manifests/{n}")).is_some())
-        .collect();
-    names.sort();
-    names.first().map(|n| dir.join("manifests").join(n))
-}
-
-fn read_token(path: &Path) -> Result<Option<Token>, ExpiryError> {
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = read_text(path)?;
+fn read_token(path: &Path, bytes: &[u8]) -> Result<Token, ExpiryError> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| error(path, "it is not UTF-8 text", NOT_OURS))?;
     let hint = "re-render the directory; kubeseed writes the token Secret's values in data";
     let decode = |key: &str, value: &str| {
         base64::engine::general_purpose::STANDARD
@@ -361,7 +318,7 @@ fn read_token(path: &Path) -> Result<Option<Token>, ExpiryError> {
             hint,
         ));
     }
-    Ok(Some(Token { id, expires }))
+    Ok(Token { id, expires })
 }
 
 /// Residual time as kubeadm prints it (apimachinery's `ShortHumanDuration`): `45s`, `59m`,
@@ -631,29 +588,24 @@ mod tests {
 
     #[test]
     fn token_reads_id_and_expiration_not_the_secret() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.yaml");
+        let path = Path::new("t.yaml");
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        std::fs::write(
-            &path,
-            format!(
-                "apiVersion: v1\nkind: Secret\ndata:\n  expiration: {}\n  token-id: {}\n  token-secret: not-base64!\n",
-                b64("2026-01-02T00:00:00Z"),
-                b64("abcdef")
-            ),
-        )
-        .unwrap();
+        let text = format!(
+            "apiVersion: v1\nkind: Secret\ndata:\n  expiration: {}\n  token-id: {}\n  token-secret: not-base64!\n",
+            b64("2026-01-02T00:00:00Z"),
+            b64("abcdef")
+        );
         assert_eq!(
-            read_token(&path).unwrap(),
-            Some(Token {
+            read_token(path, text.as_bytes()).unwrap(),
+            Token {
                 id: "abcdef".into(),
                 expires: Some(datetime!(2026-01-02 00:00 UTC))
-            })
+            }
         );
-        std::fs::write(&path, format!("data:\n  token-id: {}\n", b64("abcdef"))).unwrap();
-        assert_eq!(read_token(&path).unwrap().unwrap().expires, None);
-        std::fs::write(&path, format!("data:\n  token-id: {}\n", b64("ABC"))).unwrap();
-        assert!(read_token(&path).is_err());
-        assert_eq!(read_token(&dir.path().join("missing")).unwrap(), None);
+        let text = format!("data:\n  token-id: {}\n", b64("abcdef"));
+        assert_eq!(read_token(path, text.as_bytes()).unwrap().expires, None);
+        let text = format!("data:\n  token-id: {}\n", b64("ABC"));
+        assert!(read_token(path, text.as_bytes()).is_err());
+        assert!(read_token(path, b"\xff").is_err());
     }
 }

@@ -20,8 +20,6 @@ mod pki;
 mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -94,18 +92,7 @@ impl Report {
     }
 }
 
-/// The directory as read: regular files with their bytes and permission
-/// bits, directories with theirs (relative `/`-separated paths).
-pub(crate) struct Tree {
-    pub files: BTreeMap<String, (Vec<u8>, u32)>,
-    pub dirs: BTreeMap<String, u32>,
-}
-
-impl Tree {
-    pub fn bytes(&self, path: &str) -> Option<&[u8]> {
-        self.files.get(path).map(|(b, _)| b.as_slice())
-    }
-}
+pub(crate) use crate::tree::Tree;
 
 /// `kubeseed verify`: findings on stdout (text or JSON); `Ok(true)` when the directory
 /// fails: an error, or with `strict` a warning.
@@ -122,23 +109,16 @@ pub fn run(dir: &Path, strict: bool, output: Output) -> Result<bool, crate::erro
 /// Audits `dir` as of `now` (only expiry warnings and errors depend on it).
 pub fn verify(dir: &Path, now: OffsetDateTime) -> Report {
     let mut report = Report::default();
-    let root = dir.display().to_string();
-    match fs::symlink_metadata(dir) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            report.error(root, "not a directory");
+    let tree = match crate::tree::read(dir, &|_| true) {
+        Ok(tree) => tree,
+        Err(finding) => {
+            report.error(dir.display().to_string(), finding.problem.to_string());
             return report;
         }
-        Err(e) => {
-            report.error(root, format!("cannot read: {e}"));
-            return report;
-        }
-    }
-    let mut tree = Tree {
-        files: BTreeMap::new(),
-        dirs: BTreeMap::new(),
     };
-    walk(dir, "", &mut tree, &mut report);
+    for finding in &tree.findings {
+        report.error(finding.path.clone(), finding.problem.to_string());
+    }
 
     let index = check_index(&tree, &mut report);
     check_modes(&tree, index.as_ref(), &mut report);
@@ -152,68 +132,6 @@ pub fn verify(dir: &Path, now: OffsetDateTime) -> Report {
     report.warnings.sort();
     report.warnings.dedup();
     report
-}
-
-/// Reads every entry under `dir` without following symlinks; anything but
-/// a regular file or directory is a finding, not a crash.
-fn walk(dir: &Path, rel: &str, tree: &mut Tree, report: &mut Report) {
-    let shown = if rel.is_empty() { "." } else { rel };
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            report.error(format!("{shown}/"), format!("cannot list: {e}"));
-            return;
-        }
-    };
-    let mut names = Vec::new();
-    for entry in entries {
-        match entry {
-            Ok(e) => names.push(e.file_name()),
-            Err(e) => report.error(format!("{shown}/"), format!("cannot list: {e}")),
-        }
-    }
-    names.sort();
-    for name in names {
-        let path = dir.join(&name);
-        let Some(name) = name.to_str() else {
-            report.error(
-                format!("{shown}/{}", name.to_string_lossy()),
-                "file name is not UTF-8; kubeseed never writes one",
-            );
-            continue;
-        };
-        let rel = if rel.is_empty() {
-            name.to_string()
-        } else {
-            format!("{rel}/{name}")
-        };
-        let meta = match fs::symlink_metadata(&path) {
-            Ok(m) => m,
-            Err(e) => {
-                report.error(rel, format!("cannot stat: {e}"));
-                continue;
-            }
-        };
-        let mode = meta.permissions().mode() & 0o7777;
-        if meta.is_dir() {
-            tree.dirs.insert(rel.clone(), mode);
-            walk(&path, &rel, tree, report);
-        } else if meta.is_file() {
-            match fs::read(&path) {
-                Ok(bytes) => {
-                    tree.files.insert(rel, (bytes, mode));
-                }
-                Err(e) => report.error(rel, format!("cannot read: {e}")),
-            }
-        } else if meta.file_type().is_symlink() {
-            report.error(
-                rel,
-                "is a symbolic link; kubeseed writes regular files only",
-            );
-        } else {
-            report.error(rel, "is a special file; kubeseed writes regular files only");
-        }
-    }
 }
 
 #[derive(Deserialize)]
