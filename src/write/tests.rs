@@ -1,0 +1,507 @@
+use super::*;
+use crate::fileset::{File, Kind};
+use std::os::unix::fs::{symlink, PermissionsExt};
+
+const SECRET: &str = "-----BEGIN PRIVATE KEY-----\nTOP-SECRET-KEY-BYTES\n";
+
+fn set_a() -> FileSet {
+    let mut set = FileSet::new();
+    let files = [
+        ("pki/ca.crt", File::public(Kind::Certificate, "ca cert\n")),
+        ("pki/ca.key", File::secret(Kind::PrivateKey, SECRET)),
+        (
+            "pki/etcd/ca.crt",
+            File::public(Kind::Certificate, "etcd ca\n"),
+        ),
+        (
+            "kubeconfig/admin.conf",
+            File::secret(Kind::Kubeconfig, "admin\n"),
+        ),
+        (
+            "manifests/rbac.yaml",
+            File::public(Kind::Manifest, "rbac\n"),
+        ),
+        (
+            "nodes/cp-0/rootfs/usr/local/bin/kubelet-wrapper",
+            File::with_mode(Kind::RootfsFile, "#!/bin/sh\n", 0o755, false),
+        ),
+        (
+            "nodes/cp-0/rootfs/etc/kubernetes/pki/ca.key",
+            File::with_mode(Kind::RootfsFile, SECRET, 0o400, true),
+        ),
+        ("only-in-a.txt", File::public(Kind::Config, "a\n")),
+    ];
+    for (path, file) in files {
+        set.insert(path, file).unwrap();
+    }
+    set
+}
+
+fn set_b() -> FileSet {
+    let mut set = FileSet::new();
+    set.insert("pki/ca.crt", File::public(Kind::Certificate, "new ca\n"))
+        .unwrap();
+    set.insert("pki/ca.key", File::secret(Kind::PrivateKey, "new key\n"))
+        .unwrap();
+    set.insert("manifests/b.yaml", File::public(Kind::Manifest, "b\n"))
+        .unwrap();
+    set
+}
+
+/// A set whose writing fails halfway: the second file's name exceeds NAME_MAX.
+fn failing_set() -> (FileSet, String) {
+    let mut set = FileSet::new();
+    set.insert("a/ok", File::secret(Kind::PrivateKey, SECRET))
+        .unwrap();
+    let long = format!("a/{}", "x".repeat(300));
+    set.insert(&long, File::public(Kind::Config, "x")).unwrap();
+    (set, long)
+}
+
+type Tree = BTreeMap<String, (Vec<u8>, u32)>;
+
+fn expected(set: &FileSet) -> Tree {
+    let mut tree: Tree = set
+        .iter()
+        .map(|(p, f)| (p.to_string(), (f.bytes.clone(), f.mode)))
+        .collect();
+    tree.insert(INDEX_JSON.into(), (set.index_json(), 0o644));
+    tree
+}
+
+/// Names in `parent` other than `out` and its lock file.
+fn beside(parent: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(parent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "out" && n != ".out.kubeseed.lock")
+        .collect();
+    names.sort();
+    names
+}
+
+fn assert_dirs_0755(dir: &Path) {
+    let mode = std::fs::symlink_metadata(dir).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o755, "{}", dir.display());
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            assert_dirs_0755(&entry.path());
+        }
+    }
+}
+
+fn assert_written(out: &Path, set: &FileSet) {
+    assert_eq!(read_tree(out).unwrap(), expected(set));
+    assert_dirs_0755(out);
+    assert_eq!(beside(out.parent().unwrap()), Vec::<String>::new());
+}
+
+fn put(path: &Path, bytes: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn writes_into_a_missing_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    check_out_dir(&out).unwrap();
+    write(&out, &set_a()).unwrap();
+    assert_written(&out, &set_a());
+}
+
+#[test]
+fn writes_into_an_empty_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o700)).unwrap();
+    check_out_dir(&out).unwrap();
+    write(&out, &set_a()).unwrap();
+    assert_written(&out, &set_a());
+}
+
+#[test]
+fn replaces_a_previous_output_entirely() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    write(&out, &set_a()).unwrap();
+    write(&out, &set_b()).unwrap();
+    assert_written(&out, &set_b());
+    assert!(!out.join("only-in-a.txt").exists());
+    assert!(!out.join("nodes").exists());
+    // And back, through the fallback used where the filesystem cannot exchange.
+    write_with(&out, &set_a(), false).unwrap();
+    assert_written(&out, &set_a());
+}
+
+#[test]
+fn accepts_relative_and_trailing_slash_spellings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spelled = tmp.path().join("./out/");
+    write(&spelled, &set_b()).unwrap();
+    write(&tmp.path().join("out/."), &set_a()).unwrap();
+    assert_written(&tmp.path().join("out"), &set_a());
+}
+
+/// The umask is per process and tests run as threads, so each umask gets a child process
+/// running this same test with the environment below set.
+#[test]
+fn modes_are_exact_whatever_the_umask() {
+    if let (Ok(mask), Ok(out)) = (
+        std::env::var("KUBESEED_TEST_UMASK"),
+        std::env::var("KUBESEED_TEST_OUT"),
+    ) {
+        let mask = u32::from_str_radix(&mask, 8).unwrap();
+        rustix::process::umask(Mode::from_raw_mode(mask));
+        write(Path::new(&out), &set_a()).unwrap();
+        return;
+    }
+    for mask in ["077", "000", "027"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let result = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "write::tests::modes_are_exact_whatever_the_umask",
+                "--test-threads=1",
+            ])
+            .env("KUBESEED_TEST_UMASK", mask)
+            .env("KUBESEED_TEST_OUT", &out)
+            .output()
+            .unwrap();
+        assert!(result.status.success(), "umask {mask}: {result:?}");
+        assert_written(&out, &set_a());
+    }
+}
+
+#[test]
+fn refuses_a_foreign_directory_and_leaves_it_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    put(&out.join("notes.txt"), "mine\n");
+    put(&out.join("sub/deep.bin"), "also mine\n");
+    let before = read_tree(&out).unwrap();
+
+    let message = format!(
+        "refusing to write to {}: it is not empty and has no index.json, so kubeseed did \
+         not write it; choose an empty or new directory",
+        out.display()
+    );
+    assert_eq!(check_out_dir(&out).unwrap_err().to_string(), message);
+    let err = write(&out, &set_a()).unwrap_err();
+    assert!(matches!(err, WriteError::Foreign { .. }), "{err}");
+    assert_eq!(err.to_string(), message);
+    assert_eq!(read_tree(&out).unwrap(), before);
+    assert_eq!(beside(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn refuses_an_index_json_that_is_not_ours_without_quoting_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    for index in [
+        r#"{"name": "my-site", "token": "hunter2"}"#,
+        r#"{"version": "hunter2", "files": []}"#,
+        "hunter2",
+    ] {
+        put(&out.join(INDEX_JSON), index);
+        let err = write(&out, &set_a()).unwrap_err();
+        assert!(matches!(err, WriteError::ForeignIndex { .. }), "{err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert_eq!(read_tree(&out).unwrap()[INDEX_JSON].0, index.as_bytes());
+    }
+    put(&out.join(INDEX_JSON), r#"{"version": 2, "files": []}"#);
+    let err = check_out_dir(&out).unwrap_err();
+    assert!(err.to_string().contains("version 2, expected 1"), "{err}");
+}
+
+#[test]
+fn refuses_a_previous_output_holding_files_it_does_not_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    write(&out, &set_a()).unwrap();
+
+    put(&out.join("pki/notes.txt"), "mine\n");
+    let before = read_tree(&out).unwrap();
+    let err = write(&out, &set_b()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "refusing to write to {}: it contains \"pki/notes.txt\", which its index.json \
+             does not list, so kubeseed did not write it and would delete it; move it \
+             elsewhere or choose an empty or new directory",
+            out.display()
+        )
+    );
+    assert_eq!(read_tree(&out).unwrap(), before);
+    std::fs::remove_file(out.join("pki/notes.txt")).unwrap();
+
+    std::fs::create_dir(out.join("empty")).unwrap();
+    assert!(matches!(
+        check_out_dir(&out),
+        Err(WriteError::Unlisted { path, .. }) if path == "empty"
+    ));
+    std::fs::remove_dir(out.join("empty")).unwrap();
+
+    symlink("/etc/passwd", out.join("link")).unwrap();
+    assert!(matches!(
+        check_out_dir(&out),
+        Err(WriteError::Unlisted { path, .. }) if path == "link"
+    ));
+    std::fs::remove_file(out.join("link")).unwrap();
+
+    // A listed file that was deleted by hand is fine: render puts it back.
+    std::fs::remove_file(out.join("pki/ca.crt")).unwrap();
+    write(&out, &set_a()).unwrap();
+    assert_written(&out, &set_a());
+}
+
+#[test]
+fn refuses_out_paths_that_are_not_directories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("file");
+    put(&file, "x");
+    assert_eq!(
+        check_out_dir(&file).unwrap_err().to_string(),
+        format!(
+            "refusing to write to {}: it is a file, not a directory; choose an empty or \
+             new directory",
+            file.display()
+        )
+    );
+
+    let to_file = tmp.path().join("to-file");
+    symlink(&file, &to_file).unwrap();
+    let to_dir = tmp.path().join("to-dir");
+    std::fs::create_dir(tmp.path().join("real")).unwrap();
+    symlink(tmp.path().join("real"), &to_dir).unwrap();
+    for link in [&to_file, &to_dir] {
+        assert!(matches!(
+            check_out_dir(link),
+            Err(WriteError::Symlink { .. })
+        ));
+        assert!(matches!(
+            write(link, &set_a()),
+            Err(WriteError::Symlink { .. })
+        ));
+        assert!(std::fs::symlink_metadata(link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("real")).unwrap().count(),
+        0
+    );
+
+    let missing = tmp.path().join("no/such/parent");
+    let parent = tmp.path().join("no/such");
+    assert_eq!(
+        write(&missing.join("out"), &set_a())
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "cannot write to {}: its parent directory {} does not exist; create it first \
+             (mkdir -p {})",
+            missing.join("out").display(),
+            missing.display(),
+            missing.display()
+        )
+    );
+    assert!(!parent.exists());
+    assert!(matches!(
+        check_out_dir(&file.join("out")),
+        Err(WriteError::ParentNotDir { .. })
+    ));
+    for unnamed in ["/", ".", "..", "x/.."] {
+        assert!(
+            matches!(
+                check_out_dir(Path::new(unnamed)),
+                Err(WriteError::Unnamed { .. })
+            ),
+            "{unnamed}"
+        );
+    }
+}
+
+#[test]
+fn removes_leftovers_of_this_output_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    write(&out, &set_a()).unwrap();
+    let p = tmp.path();
+    put(&p.join(".out.kubeseed-staging-123/pki/ca.key"), SECRET);
+    put(&p.join(".out.kubeseed-old-456/index.json"), "{}");
+    put(&p.join(".something/keep"), "keep");
+    put(&p.join(".other.kubeseed-staging-1/keep"), "keep");
+    put(&p.join(".out.kubeseed-staging-abc/keep"), "keep");
+    put(&p.join(".out.kubeseed-staging-/keep"), "keep");
+    put(&p.join(".out.kubeseed-staging-9"), "a file, not ours");
+    std::fs::create_dir(p.join("elsewhere")).unwrap();
+    symlink(p.join("elsewhere"), p.join(".out.kubeseed-old-7")).unwrap();
+
+    write(&out, &set_b()).unwrap();
+    assert_eq!(read_tree(&out).unwrap(), expected(&set_b()));
+    assert_eq!(
+        beside(p),
+        [
+            ".other.kubeseed-staging-1",
+            ".out.kubeseed-old-7",
+            ".out.kubeseed-staging-",
+            ".out.kubeseed-staging-9",
+            ".out.kubeseed-staging-abc",
+            ".something",
+            "elsewhere"
+        ]
+    );
+}
+
+#[test]
+fn restores_an_old_output_left_by_an_interrupted_fallback_swap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    write(&out, &set_a()).unwrap();
+    let before = read_tree(&out).unwrap();
+    // A crash between the two renames of the fallback: --out is missing.
+    std::fs::rename(&out, tmp.path().join(".out.kubeseed-old-4242")).unwrap();
+    put(
+        &tmp.path().join(".out.kubeseed-staging-4242/index.json"),
+        "{}",
+    );
+
+    // Even a render that fails puts the old output back.
+    assert!(write(&out, &failing_set().0).is_err());
+    assert_eq!(read_tree(&out).unwrap(), before);
+    assert_eq!(beside(tmp.path()), Vec::<String>::new());
+
+    std::fs::rename(&out, tmp.path().join(".out.kubeseed-old-1")).unwrap();
+    std::fs::create_dir(tmp.path().join(".out.kubeseed-old-2")).unwrap();
+    assert!(matches!(
+        write(&out, &set_b()),
+        Err(WriteError::SeveralOld { found, .. }) if found.len() == 2
+    ));
+    assert!(!out.exists());
+}
+
+#[test]
+fn reports_a_held_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let lock_path = tmp.path().join(".out.kubeseed.lock");
+    let held = std::fs::File::create(&lock_path).unwrap();
+    rfs::flock(&held, FlockOperation::LockExclusive).unwrap();
+
+    let err = write(&out, &set_a()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "another kubeseed is writing {} (it holds {}); wait for it to finish",
+            out.display(),
+            lock_path.display()
+        )
+    );
+    assert!(!out.exists());
+    assert_eq!(beside(tmp.path()), Vec::<String>::new());
+
+    drop(held);
+    write(&out, &set_a()).unwrap();
+    assert_written(&out, &set_a());
+}
+
+#[test]
+fn a_failure_mid_write_leaves_the_old_output_and_no_staging() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    write(&out, &set_a()).unwrap();
+    let before = read_tree(&out).unwrap();
+
+    let (set, long) = failing_set();
+    let err = write(&out, &set).unwrap_err();
+    let staging = tmp
+        .path()
+        .join(format!(".out.kubeseed-staging-{}", std::process::id()));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot create {}: File name too long (os error 36)",
+            staging.join(&long).display()
+        )
+    );
+    assert!(!err.to_string().contains("TOP-SECRET"));
+    assert!(!format!("{err:?}").contains("TOP-SECRET"));
+    assert_eq!(read_tree(&out).unwrap(), before);
+    assert_eq!(beside(tmp.path()), Vec::<String>::new());
+
+    // The same into a missing directory leaves nothing at all.
+    let fresh = tmp.path().join("fresh");
+    assert!(write(&fresh, &set).is_err());
+    assert!(!fresh.exists());
+    assert_eq!(beside(tmp.path()), [".fresh.kubeseed.lock"]);
+}
+
+#[test]
+fn read_tree_refuses_symlinks_rather_than_follow_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    put(&out.join("a/file"), "x");
+    symlink("/etc/hostname", out.join("a/link")).unwrap();
+    let err = read_tree(&out).unwrap_err();
+    assert!(
+        matches!(&err, WriteError::NotRegular { path, .. } if path == &out.join("a/link")),
+        "{err}"
+    );
+    std::fs::remove_file(out.join("a/link")).unwrap();
+    let tree = read_tree(&out).unwrap();
+    assert_eq!(tree.keys().collect::<Vec<_>>(), ["a/file"]);
+
+    let link = tmp.path().join("link");
+    symlink(&out, &link).unwrap();
+    assert!(matches!(
+        read_tree(&link),
+        Err(WriteError::NotRegular { .. })
+    ));
+}
+
+#[test]
+fn writes_directories_whose_names_share_prefixes() {
+    // Byte order interleaves "a/b.txt", "a/b-c/…", "a/b/…" and "a/b0"; each directory
+    // must still be created once.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut set = FileSet::new();
+    for path in ["a/b/z/w", "a/b0", "a/b.txt", "a/b-c/y", "a/b/x", "b", "a/c"] {
+        set.insert(path, File::public(Kind::Config, path)).unwrap();
+    }
+    write(&out, &set).unwrap();
+    assert_written(&out, &set);
+}
+
+#[test]
+fn refuses_out_names_kubeseed_uses_beside_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    for name in [
+        ".a.kubeseed-staging-1",
+        ".a.kubeseed-old-22",
+        ".a.kubeseed.lock",
+        "..kubeseed-staging-3",
+    ] {
+        let out = tmp.path().join(name);
+        assert!(
+            matches!(check_out_dir(&out), Err(WriteError::ReservedName { .. })),
+            "{name}"
+        );
+        assert!(write(&out, &set_b()).is_err());
+        assert!(!out.exists());
+    }
+    for name in [
+        ".a.kubeseed-staging-",
+        ".a.kubeseed-staging-x",
+        "a.kubeseed-old-1",
+        ".a",
+    ] {
+        check_out_dir(&tmp.path().join(name)).unwrap();
+    }
+}
