@@ -15,29 +15,13 @@ use std::time::{Duration, Instant};
 const SEED: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
 
 fn spec(algorithm: &str, cert_validity: &str) -> String {
-    format!(
-        r#"version = 1
-[cluster]
-name = "atomic"
-api_server = "https://127.0.0.10:6443"
-kubernetes_version = "v1.34.2"
-[[controllers]]
-name = "cp-0"
-address = "127.0.0.11"
-[[controllers]]
-name = "cp-1"
-address = "127.0.0.12"
-[[controllers]]
-name = "cp-2"
-address = "127.0.0.13"
-[pki]
-algorithm = "{algorithm}"
-not_before = "2026-01-01T00:00:00Z"
-cert_validity = "{cert_validity}"
-[bootstrap_token]
-expires = "2026-01-02T00:00:00Z"
-"#
-    )
+    common::Spec::new("atomic")
+        .controllers(3)
+        .pki(&format!(
+            "algorithm = \"{algorithm}\"\ncert_validity = \"{cert_validity}\""
+        ))
+        .token("expires = \"2026-01-02T00:00:00Z\"")
+        .build()
 }
 
 struct Setup {

@@ -18,32 +18,14 @@ use time::{Duration, OffsetDateTime};
 /// CAs last ten years, and whose token expires in 60 days (or never).
 fn spec(not_before: OffsetDateTime, token_expires: Option<OffsetDateTime>) -> String {
     let expires = token_expires
-        .map(|t| format!("expires = \"{}\"\n", rfc3339(t)))
+        .map(|t| format!("expires = \"{}\"", rfc3339(t)))
         .unwrap_or_default();
-    format!(
-        r#"version = 1
-
-[cluster]
-name = "expiry"
-api_server = "https://127.0.0.10:6443"
-kubernetes_version = "v1.34.2"
-
-[[controllers]]
-name = "cp-0"
-address = "127.0.0.11"
-
-[pki]
-not_before = "{}"
-cert_validity = "240h"
-ca_validity = "87600h"
-
-[bootstrap_token]
-{expires}
-[[node_pools]]
-name = "workers"
-"#,
-        rfc3339(not_before)
-    )
+    common::Spec::new("expiry")
+        .not_before(&rfc3339(not_before))
+        .pki("cert_validity = \"240h\"\nca_validity = \"87600h\"")
+        .token(&expires)
+        .pool("workers")
+        .build()
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {

@@ -1,17 +1,15 @@
 //! `kubeseed init`, black-box: a starter that renders, a private seed, and
 //! never an overwrite.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Output};
 
-fn kubeseed(dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kubeseed"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("KUBESEED_SEED")
-        .output()
-        .unwrap()
+use common::Run;
+
+fn kubeseed(dir: &std::path::Path, args: &[&str]) -> Run {
+    common::kubeseed_in(dir, args)
 }
 
 #[test]
@@ -27,11 +25,7 @@ fn init_then_render() {
     let before = hour();
     let out = kubeseed(tmp.path(), &["init", "demo"]);
     let after = hour();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", out.stderr.clone());
     let demo = tmp.path().join("demo");
     let seed = fs::read_to_string(demo.join("seed")).unwrap();
     assert_eq!(seed.len(), 65);
@@ -58,17 +52,13 @@ fn init_then_render() {
         "{spec}"
     );
     // The seed never reaches stdout.
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(seed.trim_end()));
+    assert!(!out.stdout.contains(seed.trim_end()));
 
     let out = kubeseed(
         tmp.path(),
         &["render", "demo/cluster.toml", "--out", "demo/out"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", out.stderr.clone());
     assert!(demo.join("out/pki/ca.crt").exists());
     assert!(demo.join("out/kubeconfig/admin.conf").exists());
 
@@ -86,7 +76,7 @@ fn init_never_overwrites() {
     let tmp = tempfile::tempdir().unwrap();
     fs::write(tmp.path().join("seed"), "precious\n").unwrap();
     let out = kubeseed(tmp.path(), &["init"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = out.stderr.clone();
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr.contains("seed") && stderr.contains("already exists"),

@@ -49,53 +49,32 @@ const PODS: [&str; 4] = [
 /// The fixture: three controllers on loopback behind a "load balancer" at
 /// 127.83.0.10, so kube-apiserver listens on 6443.
 fn fixture(kubernetes_version: &str, security: &str) -> String {
-    let mut s = format!(
-        r#"version = 1
-[cluster]
-name = "cpt"
-api_server = "https://127.83.0.10:6443"
-kubernetes_version = "{kubernetes_version}"
-"#
-    );
-    for (name, address) in CONTROLLERS {
-        s.push_str(&format!(
-            "[[controllers]]\nname = \"{name}\"\naddress = \"{address}\"\n"
-        ));
-    }
-    s.push_str(&format!(
-        r#"[pki]
-not_before = "2026-01-01T00:00:00Z"
-[bootstrap_token]
-expires = "2026-01-02T00:00:00Z"
-[security]
-{security}
-"#
-    ));
-    s
+    common::Spec::new("cpt")
+        .api_server("https://127.83.0.10:6443")
+        .kubernetes_version(kubernetes_version)
+        .controller_list(&CONTROLLERS)
+        .token("expires = \"2026-01-02T00:00:00Z\"")
+        .security(security)
+        .build()
 }
 
 // ---------------------------------------------------------------------------------------
 // Rendering through the binary
 
 struct Workspace {
-    dir: tempfile::TempDir,
+    ws: common::Workspace,
 }
 
 impl Workspace {
     fn new(spec: &str) -> Workspace {
-        let dir = tempfile::Builder::new()
-            .prefix("kubeseed-controlplane-")
-            .tempdir()
-            .unwrap();
-        fs::write(dir.path().join("cluster.toml"), spec).unwrap();
-        let seed = dir.path().join("seed");
-        fs::write(&seed, format!("{SEED}\n")).unwrap();
-        fs::set_permissions(&seed, fs::Permissions::from_mode(0o600)).unwrap();
-        Workspace { dir }
+        let ws = common::Workspace::new();
+        ws.write_spec(spec);
+        ws.write_seed(SEED);
+        Workspace { ws }
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        self.ws.path()
     }
 
     fn out(&self) -> PathBuf {

@@ -5,95 +5,34 @@
 //!
 //! After an intended output change: `KUBESEED_BLESS=1 cargo test --test golden`.
 
+mod common;
+
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use sha2::{Digest, Sha256};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// path -> (sha256 hex, mode), for every regular file under `dir`.
-fn tree(dir: &Path) -> BTreeMap<String, (String, u32)> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, (String, u32)>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let entry = entry.unwrap();
-            let meta = entry.metadata().unwrap();
-            let path = entry.path();
-            if meta.is_dir() {
-                assert_eq!(
-                    meta.permissions().mode() & 0o777,
-                    0o755,
-                    "{}",
-                    path.display()
-                );
-                walk(base, &path, out);
-            } else {
-                let rel = path
-                    .strip_prefix(base)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                let hash = hex::encode(Sha256::digest(fs::read(&path).unwrap()));
-                out.insert(rel, (hash, meta.permissions().mode() & 0o777));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
+fn tree(dir: &Path) -> BTreeMap<String, common::FileEntry> {
+    common::hash_tree(dir)
 }
 
-fn render(spec: &Path, out: &Path, seed: Option<&Path>) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubeseed"));
-    cmd.arg("render")
-        .arg(spec)
-        .arg("--out")
-        .arg(out)
-        .env_remove("KUBESEED_SEED");
+fn render(spec: &Path, out: &Path, seed: Option<&Path>) -> common::Run {
+    let mut args = vec![
+        OsStr::new("render"),
+        spec.as_os_str(),
+        OsStr::new("--out"),
+        out.as_os_str(),
+    ];
     if let Some(seed) = seed {
-        cmd.arg("--seed").arg(seed);
+        args.extend([OsStr::new("--seed"), seed.as_os_str()]);
     }
-    let output = cmd.output().unwrap();
-    assert!(
-        output.status.success(),
-        "render {} failed: {}",
-        spec.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// The reviewable snapshot of a rendered directory: every file in path order under a
-/// `==== <path> <mode> sha256:<hex> ====` header (the hash pins every byte), followed by its
-/// text, unless `index.json` marks it secret or it is not UTF-8: then the header alone.
-/// A reviewer sees in `git diff` how a public file changed, never a secret.
-fn snapshot(out: &Path) -> String {
-    let index: serde_json::Value =
-        serde_json::from_slice(&fs::read(out.join("index.json")).unwrap()).unwrap();
-    let secret: BTreeMap<&str, bool> = index["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| (f["path"].as_str().unwrap(), f["secret"].as_bool().unwrap()))
-        .collect();
-    let mut snap = String::new();
-    for (path, (hash, mode)) in tree(out) {
-        snap.push_str(&format!("==== {path} {mode:04o} sha256:{hash} ====\n"));
-        if secret.get(path.as_str()).copied().unwrap_or(false) {
-            continue;
-        }
-        if let Ok(text) = String::from_utf8(fs::read(out.join(&path)).unwrap()) {
-            snap.push_str(&text);
-            if !text.ends_with('\n') {
-                snap.push('\n');
-            }
-        }
-    }
-    snap
+    common::kubeseed(args, &[]).success(&format!("render {}", spec.display()))
 }
 
 fn golden(example: &str) {
@@ -104,7 +43,7 @@ fn golden(example: &str) {
         &out,
         None,
     );
-    let actual = snapshot(&out);
+    let actual = common::snapshot(&out);
     let pinned = root().join(format!("tests/golden/{example}.snap"));
     if std::env::var_os("KUBESEED_BLESS").is_some() {
         fs::write(&pinned, &actual).unwrap();
@@ -313,20 +252,8 @@ fn render_prints_no_secret() {
     let out_dir = tmp.path().join("out");
     let spec = root().join("examples/single/cluster.toml");
     let seed_text = fs::read_to_string(root().join("examples/single/seed")).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_kubeseed"))
-        .arg("render")
-        .arg(&spec)
-        .arg("--out")
-        .arg(&out_dir)
-        .env_remove("KUBESEED_SEED")
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let printed = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = render(&spec, &out_dir, None);
+    let printed = format!("{}{}", output.stdout, output.stderr);
     assert!(printed.contains("rendered"), "{printed}");
     assert!(!printed.contains(seed_text.trim()), "the seed was printed");
     let mut secrets = vec![];

@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+
+use common::Run;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -18,21 +20,11 @@ use serde_json::Value;
 const SEED: &str = "a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0";
 
 fn spec(not_before: &str, extra_pki: &str) -> String {
-    format!(
-        r#"version = 1
-[cluster]
-name = "join"
-api_server = "https://api.join.example.com:6443"
-kubernetes_version = "v1.34.2"
-[[controllers]]
-name = "cp-0"
-address = "127.0.0.11"
-[pki]
-not_before = "{not_before}"
-{extra_pki}
-[bootstrap_token]
-"#
-    )
+    common::Spec::new("join")
+        .api_server("https://api.join.example.com:6443")
+        .not_before(not_before)
+        .pki(extra_pki)
+        .build()
 }
 
 fn setup(dir: &Path, spec_text: &str) {
@@ -42,20 +34,8 @@ fn setup(dir: &Path, spec_text: &str) {
     fs::set_permissions(&seed, fs::Permissions::from_mode(0o600)).unwrap();
 }
 
-fn kubeseed(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_kubeseed"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("KUBESEED_SEED")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "kubeseed {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+fn kubeseed(dir: &Path, args: &[&str]) -> Run {
+    common::kubeseed_in(dir, args).success(&format!("kubeseed {args:?}"))
 }
 
 /// `openssl x509 -pubkey -noout -in CERT | openssl pkey -pubin -outform der | sha256sum`.
@@ -112,12 +92,12 @@ fn check_join(dir: &Path, ca_cert: &str) {
 
     let text = kubeseed(dir, &["join", "cluster.toml"]);
     assert_eq!(
-        String::from_utf8(text.stdout).unwrap(),
+        text.stdout,
         format!("token: {token}\ndiscovery-token-ca-cert-hash: {pin}\n{command}\n")
     );
 
     let json = kubeseed(dir, &["join", "cluster.toml", "--output", "json"]);
-    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(v["token"], token.as_str());
     assert_eq!(v["discovery_token_ca_cert_hash"], pin.as_str());
     assert_eq!(v["api_server_endpoint"], "api.join.example.com:6443");
@@ -241,8 +221,8 @@ fn join_writes_nothing_and_prints_only_the_token() {
     // keys, the seed and the token secret twice.
     assert!(all.len() >= 18, "only {} secret fragments", all.len());
     let token_secret = rendered_token(&out).split('.').nth(1).unwrap().to_string();
-    let stdout = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
-    let stderr = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    let stdout = |o: &Run| o.stdout.clone();
+    let stderr = |o: &Run| o.stderr.clone();
     for s in &all {
         // render prints no secret at all, on either stream.
         assert!(!stdout(&render).contains(s.as_str()), "render printed {s}");
@@ -271,10 +251,10 @@ fn join_warns_when_token_discovery_cannot_work() {
         ),
     );
     let out = kubeseed(dir, &["join", "cluster.toml", "--output", "json"]);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = &out.stderr;
     assert!(err.contains("anonymous_discovery"), "{err}");
     assert!(err.contains("signing"), "{err}");
     // Warnings stay on stderr: stdout is still one JSON object.
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
     assert!(v["token"].is_string());
 }

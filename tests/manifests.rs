@@ -10,6 +10,8 @@
 //!   decoded from the Secret as kubectl read it;
 //! - each spec switch changes exactly the files and values it should.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -23,78 +25,40 @@ use serde_json::{json, Value};
 const SEED: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
 
 /// Every switch at its hardened default, written out so tests can flip one.
-const BASE: &str = r#"version = 1
-[cluster]
-name = "mf"
-api_server = "https://api.mf.example.com:6443"
-service_cidr = "10.32.0.0/16"
-pod_cidr = "10.200.0.0/16"
-dns_domain = "mf.local"
-kubernetes_version = "v1.34.2"
-[[controllers]]
-name = "cp-0"
-address = "127.0.0.11"
-[pki]
-not_before = "2026-01-01T00:00:00Z"
-extra_sans = ["10.1.2.3"]
-[bootstrap_token]
-expires = "2026-01-02T03:04:05Z"
-usages = ["authentication", "signing"]
-extra_groups = ["system:bootstrappers:kubeadm:default-node-token"]
-description = "manifest tests"
-[security]
-auto_approve_node_csrs = true
-anonymous_discovery = true
-verify_kubelet_serving = false
-node_restriction = true
-"#;
+/// The spec every test starts from: one controller, every manifest switch explicit.
+fn base() -> String {
+    common::Spec::new("mf")
+        .api_server("https://api.mf.example.com:6443")
+        .cluster(
+            "service_cidr = \"10.32.0.0/16\"\npod_cidr = \"10.200.0.0/16\"\n\
+             dns_domain = \"mf.local\"",
+        )
+        .pki("extra_sans = [\"10.1.2.3\"]")
+        .token(
+            "expires = \"2026-01-02T03:04:05Z\"\nusages = [\"authentication\", \"signing\"]\n\
+             extra_groups = [\"system:bootstrappers:kubeadm:default-node-token\"]\n\
+             description = \"manifest tests\"",
+        )
+        .security(
+            "auto_approve_node_csrs = true\nanonymous_discovery = true\n\
+             verify_kubelet_serving = false\nnode_restriction = true",
+        )
+        .build()
+}
 
 const DEFAULT_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
 
-/// `BASE` with one line replaced; panics if the line is not there, so a
+/// [`base`] with one line replaced; panics if the line is not there, so a
 /// test can never silently render the base spec twice.
 fn switched(from: &str, to: &str) -> String {
-    assert!(BASE.contains(from), "{from:?} is not in the base spec");
-    BASE.replace(from, to)
+    let base = base();
+    assert!(base.contains(from), "{from:?} is not in the base spec");
+    base.replace(from, to)
 }
 
 fn render(dir: &Path, spec: &str) -> PathBuf {
     fs::create_dir_all(dir).unwrap();
-    fs::write(dir.join("cluster.toml"), spec).unwrap();
-    let seed = dir.join("seed");
-    fs::write(&seed, format!("{SEED}\n")).unwrap();
-    fs::set_permissions(&seed, fs::Permissions::from_mode(0o600)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_kubeseed"))
-        .current_dir(dir)
-        .args(["render", "cluster.toml", "--out", "out"])
-        .env_remove("KUBESEED_SEED")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join("out")
-}
-
-/// Relative path → bytes of every file under `out` (index.json included).
-fn files(out: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, acc: &mut BTreeMap<String, Vec<u8>>) {
-        for e in fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(base, &p, acc);
-            } else {
-                let rel = p.strip_prefix(base).unwrap().to_string_lossy().into_owned();
-                acc.insert(rel, fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut acc = BTreeMap::new();
-    walk(out, out, &mut acc);
-    acc
+    common::render_in(dir, spec, SEED)
 }
 
 /// The files of the stages before this one and of this one. Other stages
@@ -109,7 +73,7 @@ fn owned(path: &str) -> bool {
 
 /// Which owned files differ between two renders: changed, added or removed.
 fn changed(a: &Path, b: &Path) -> Vec<String> {
-    let (fa, fb) = (files(a), files(b));
+    let (fa, fb) = (common::hash_tree(a), common::hash_tree(b));
     let mut paths: Vec<&String> = fa.keys().chain(fb.keys()).collect();
     paths.sort();
     paths.dedup();
@@ -126,26 +90,8 @@ struct Kubectl {
     dir: tempfile::TempDir,
 }
 
-/// Google Cloud SDK's versioned kubectl (never `/usr/bin/kubectl` there: it
-/// is a dispatcher that may download things), else a plain kubectl at
-/// `/usr/bin/kubectl` such as Debian's kubernetes-client.
 fn kubectl_binary() -> PathBuf {
-    let sdk = PathBuf::from("/usr/lib/google-cloud-sdk/bin/kubectl.1.33");
-    if sdk.is_file() {
-        return sdk;
-    }
-    let plain = PathBuf::from("/usr/bin/kubectl");
-    let is_dispatcher = fs::canonicalize(&plain)
-        .map(|p| p.to_string_lossy().contains("google-cloud-sdk"))
-        .unwrap_or(false);
-    if plain.is_file() && !is_dispatcher {
-        return plain;
-    }
-    panic!(
-        "no usable kubectl: neither {} nor a non-dispatcher /usr/bin/kubectl exists; \
-         run scripts/test, which installs one",
-        sdk.display()
-    );
+    common::kubectl().path.clone()
 }
 
 /// API discovery for the kinds the manifests use, in kubectl's disk-cache
@@ -310,7 +256,7 @@ impl Kubectl {
 
     /// Every manifest of a render, parsed.
     fn manifests(&self, out: &Path) -> BTreeMap<String, Value> {
-        files(out)
+        common::hash_tree(out)
             .into_keys()
             .filter(|p| p.starts_with("manifests/"))
             .map(|p| {
@@ -377,7 +323,7 @@ const CLUSTER_INFO: &str = "manifests/cluster-info-configmap.yaml";
 #[test]
 fn kubectl_dry_run_stays_on_loopback() {
     let dir = tempfile::tempdir().unwrap();
-    let out = render(dir.path(), BASE);
+    let out = render(dir.path(), &base());
     let file = out.join("manifests/get-nodes-clusterrole.yaml");
     let args = [
         "create",
@@ -408,7 +354,7 @@ fn kubectl_dry_run_stays_on_loopback() {
 #[test]
 fn every_manifest_is_the_exact_object() {
     let dir = tempfile::tempdir().unwrap();
-    let out = render(dir.path(), BASE);
+    let out = render(dir.path(), &base());
     let k = Kubectl::new();
     let m = k.manifests(&out);
     // Every file, with its kind, namespace and name.
@@ -662,7 +608,7 @@ fn cluster_info_signature_verifies_in_python() {
     let k = Kubectl::new();
     // A DNS name, and an IPv6 address (quoted in the embedded kubeconfig).
     for (name, spec) in [
-        ("dns", BASE.to_string()),
+        ("dns", base()),
         (
             "ipv6",
             switched(
@@ -703,7 +649,7 @@ fn cluster_info_signature_verifies_in_python() {
 #[test]
 fn secret_modes_kinds_and_token_agree() {
     let dir = tempfile::tempdir().unwrap();
-    let out = render(dir.path(), BASE);
+    let out = render(dir.path(), &base());
     let index: Value = serde_json::from_slice(&fs::read(out.join("index.json")).unwrap()).unwrap();
     let entries = index["files"].as_array().unwrap();
     let mut seen = 0;
@@ -756,7 +702,9 @@ fn secret_modes_kinds_and_token_agree() {
     let index_text = fs::read_to_string(out.join("index.json")).unwrap();
     assert!(!index_text.contains(&token_secret));
     assert!(!index_text.contains(&b64(&token_secret)));
-    assert!(files(&out).keys().all(|p| !p.contains(&token_secret)));
+    assert!(common::hash_tree(&out)
+        .keys()
+        .all(|p| !p.contains(&token_secret)));
 }
 
 /// Renders base and switched, checks which owned files changed, and returns
@@ -772,7 +720,7 @@ fn switch(
     tempfile::TempDir,
 ) {
     let tmp = tempfile::tempdir().unwrap();
-    let a = render(&tmp.path().join("a"), BASE);
+    let a = render(&tmp.path().join("a"), &base());
     let b = render(&tmp.path().join("b"), &switched(from, to));
     let mut expect_changed = expect_changed.to_vec();
     expect_changed.sort();

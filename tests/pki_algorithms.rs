@@ -1,8 +1,9 @@
 //! Every `pki.algorithm` and an external CA, end to end through `openssl`:
 //! the keys are of the asked type and size, and the leaves chain to the CA.
 
+mod common;
+
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -13,54 +14,20 @@ fn spec(algorithm: &str, extra_pki: &str) -> String {
 }
 
 fn spec_at(algorithm: &str, extra_pki: &str, not_before: &str) -> String {
-    format!(
-        r#"version = 1
-[cluster]
-name = "algo"
-api_server = "https://127.0.0.10:6443"
-kubernetes_version = "v1.34.2"
-[[controllers]]
-name = "cp-0"
-address = "127.0.0.11"
-[pki]
-algorithm = "{algorithm}"
-not_before = "{not_before}"
-{extra_pki}
-[bootstrap_token]
-"#
-    )
+    common::Spec::new("algo")
+        .not_before(not_before)
+        .pki(&format!("algorithm = \"{algorithm}\"\n{extra_pki}"))
+        .build()
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl is missing: run scripts/test, which installs it");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let out = common::run(Command::new(common::openssl()).current_dir(dir).args(args));
+    assert!(out.status.success(), "openssl {args:?}: {}", out.stderr);
+    out.stdout
 }
 
 fn render(dir: &Path, spec_text: &str) {
-    fs::write(dir.join("cluster.toml"), spec_text).unwrap();
-    let seed = dir.join("seed");
-    fs::write(&seed, format!("{SEED}\n")).unwrap();
-    fs::set_permissions(&seed, fs::Permissions::from_mode(0o600)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_kubeseed"))
-        .current_dir(dir)
-        .args(["render", "cluster.toml", "--out", "out"])
-        .env_remove("KUBESEED_SEED")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::render_in(dir, spec_text, SEED);
 }
 
 /// 2026-06-01, inside every validity window of these specs.

@@ -12,61 +12,39 @@ use std::path::Path;
 
 use common::{hash_tree, kubeseed, Run, Workspace, TEST_SEED_HEX};
 
-const BASE: &str = r#"version = 1
+/// The spec every scenario edits: three controllers and a pool.
+fn base() -> String {
+    common::Spec::new("plan")
+        .controllers(3)
+        .pki("extra_sans = []")
+        .token("generation = 1\nexpires = \"2026-01-02T00:00:00Z\"")
+        .table("[pki.generations]\napiserver = 1")
+        .pool("workers")
+        .build()
+}
 
-[cluster]
-name = "plan"
-api_server = "https://127.0.0.10:6443"
-kubernetes_version = "v1.34.2"
-
-[[controllers]]
-name = "cp-0"
-address = "127.0.0.11"
-
-[[controllers]]
-name = "cp-1"
-address = "127.0.0.12"
-
-[[controllers]]
-name = "cp-2"
-address = "127.0.0.13"
-
-[pki]
-not_before = "2026-01-01T00:00:00Z"
-extra_sans = []
-
-[pki.generations]
-apiserver = 1
-
-[bootstrap_token]
-generation = 1
-expires = "2026-01-02T00:00:00Z"
-
-[[node_pools]]
-name = "workers"
-"#;
-
-/// `BASE` with one exact substring replaced (panics if it is not there, so an edit to
-/// `BASE` cannot silently turn a scenario into a no-op).
+/// [`base`] with one exact substring replaced (panics if it is not there, so an edit to
+/// the base cannot silently turn a scenario into a no-op).
 fn edited(from: &str, to: &str) -> String {
-    assert!(BASE.contains(from), "BASE has no {from:?}");
-    BASE.replacen(from, to, 1)
+    let base = base();
+    assert!(base.contains(from), "the base spec has no {from:?}");
+    base.replacen(from, to, 1)
 }
 
 fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }
 
-/// A workspace with `BASE`, the test seed, and `out/` rendered from them.
+/// A workspace with the base spec, the test seed, and `out/` rendered from them.
 fn rendered() -> Workspace {
     let ws = Workspace::new();
-    let spec = ws.write_spec(BASE);
+    let spec = ws.write_spec(&base());
     ws.write_seed(TEST_SEED_HEX);
     kubeseed(
         ["render", path_str(&spec), "--out", path_str(&ws.out_dir())],
         &[],
     )
-    .success("render BASE");
+    .success("render the base spec");
     ws
 }
 
@@ -298,7 +276,7 @@ fn marks(expected: &[(char, &str)]) -> Vec<(char, String)> {
 const CONTROLLERS: [&str; 3] = ["cp-0", "cp-1", "cp-2"];
 const ALL_NODES: [&str; 4] = ["cp-0", "cp-1", "cp-2", "workers"];
 
-/// Plans `toml` against a fresh render of `BASE`, checks the plan against `expected`, then
+/// Plans `toml` against a fresh render of the base spec, checks the plan against `expected`, then
 /// renders and checks that the render did exactly what the plan said and that a second plan
 /// finds nothing left to do. Returns the first plan's text output.
 ///
@@ -457,7 +435,7 @@ fn rotating_the_token_changes_only_files_that_carry_it() {
 fn removing_a_controller_removes_its_files() {
     scenario_with_nodes(
         &edited(
-            "[[controllers]]\nname = \"cp-2\"\naddress = \"127.0.0.13\"\n\n",
+            "[[controllers]]\nname = \"cp-2\"\naddress = \"127.0.0.13\"\n",
             "",
         ),
         &[

@@ -9,19 +9,12 @@ use std::process::Command;
 
 use common::{hash_tree, openssl, Workspace};
 
-const SPEC: &str = r#"version = 1
-[cluster]
-name = "renew"
-api_server = "https://127.0.0.10:6443"
-kubernetes_version = "v1.34.2"
-[[controllers]]
-name = "cp-0"
-address = "127.0.0.11"
-[pki]
-not_before = "NOT_BEFORE"
-[bootstrap_token]
-expires = "2028-01-01T00:00:00Z"
-"#;
+fn spec_at(not_before: &str) -> String {
+    common::Spec::new("renew")
+        .not_before(not_before)
+        .token("expires = \"2028-01-01T00:00:00Z\"")
+        .build()
+}
 
 fn verify(dir: &std::path::Path, at: &str, purpose: &str, ca: &str, cert: &str) -> bool {
     Command::new(openssl())
@@ -44,7 +37,7 @@ fn moving_not_before_renews_every_certificate_and_keeps_every_key() {
         ("new", "2026-11-01T00:00:00Z"),
     ] {
         let spec = ws.path().join(format!("{name}.toml"));
-        fs::write(&spec, SPEC.replace("NOT_BEFORE", nb)).unwrap();
+        fs::write(&spec, spec_at(nb)).unwrap();
         let out = Command::new(common::kubeseed_bin())
             .current_dir(ws.path())
             .args([

@@ -34,34 +34,19 @@ fn utc(offset: time::Duration) -> String {
 /// Certificates valid since yesterday for a year, a token valid for 60
 /// days: a render with no warning at all. `extra` goes into `[pki]`.
 fn spec(algorithm: &str, extra: &str, token: &str) -> String {
-    format!(
-        r#"version = 1
-[cluster]
-name = "vf"
-api_server = "https://api.vf.example.com:6443"
-service_cidr = "10.96.0.0/12"
-kubernetes_version = "v1.34.2"
-[[controllers]]
-name = "cp-0"
-address = "127.0.0.21"
-[[controllers]]
-name = "cp-1"
-address = "127.0.0.22"
-[[controllers]]
-name = "cp-2"
-address = "127.0.0.23"
-[pki]
-algorithm = "{algorithm}"
-not_before = "{}"
-{extra}
-[bootstrap_token]
-{token}
-
-[[node_pools]]
-name = "workers"
-"#,
-        utc(-time::Duration::days(1))
-    )
+    common::Spec::new("vf")
+        .api_server("https://api.vf.example.com:6443")
+        .cluster("service_cidr = \"10.96.0.0/12\"")
+        .controller_list(&[
+            ("cp-0", "127.0.0.21"),
+            ("cp-1", "127.0.0.22"),
+            ("cp-2", "127.0.0.23"),
+        ])
+        .not_before(&utc(-time::Duration::days(1)))
+        .pki(&format!("algorithm = \"{algorithm}\"\n{extra}"))
+        .token(token)
+        .pool("workers")
+        .build()
 }
 
 fn token_60_days() -> String {

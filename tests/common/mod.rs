@@ -1,6 +1,6 @@
-//! Helpers for black-box tests: run the real `kubeseed` binary, lay out a spec and a seed in a
-//! temporary directory, find the external tools the interop tests drive (openssl, etcd,
-//! etcdctl, a real kubectl), and hash an output tree.
+//! Helpers for black-box tests: build a spec ([`Spec`]), run the real `kubeseed` binary, lay
+//! out a spec and a seed in a temporary directory, find the external tools the interop tests
+//! drive (openssl, etcd, etcdctl, a real kubectl), and hash or snapshot an output tree.
 //!
 //! A missing tool is a test failure that names `scripts/test`, never a silent skip: a suite
 //! that passes because it checked nothing is worse than one that fails.
@@ -19,6 +19,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+
+mod spec;
+#[allow(unused_imports)]
+pub use spec::Spec;
 
 /// A seed for tests only: derived keys are public knowledge, never use it for a real cluster.
 pub const TEST_SEED_HEX: &str = "7e577e577e577e577e577e577e577e577e577e577e577e577e577e577e577e57";
@@ -72,6 +76,18 @@ where
     run(&mut cmd)
 }
 
+/// Runs `kubeseed ARGS` in `dir` (relative paths are relative to it), `KUBESEED_SEED` removed.
+pub fn kubeseed_in<I, S>(dir: &Path, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run(Command::new(kubeseed_bin())
+        .current_dir(dir)
+        .args(args)
+        .env_remove("KUBESEED_SEED"))
+}
+
 /// Runs a prepared command with stdin closed and captures its output.
 pub fn run(cmd: &mut Command) -> Run {
     cmd.stdin(std::process::Stdio::null());
@@ -119,6 +135,33 @@ impl Workspace {
     pub fn out_dir(&self) -> PathBuf {
         self.path().join("out")
     }
+
+    /// Writes the spec and the seed and renders them into [`Workspace::out_dir`]; returns it.
+    pub fn render(&self, toml: &str, seed_hex: &str) -> PathBuf {
+        render_in(self.path(), toml, seed_hex)
+    }
+}
+
+/// Writes `DIR/cluster.toml` and `DIR/seed` and runs `kubeseed render` into `DIR/out`,
+/// which it returns; panics with kubeseed's output if the render fails.
+pub fn render_in(dir: &Path, toml: &str, seed_hex: &str) -> PathBuf {
+    let spec = dir.join("cluster.toml");
+    fs::write(&spec, toml).expect("write spec");
+    let seed = dir.join("seed");
+    fs::write(&seed, format!("{seed_hex}\n")).expect("write seed");
+    fs::set_permissions(&seed, fs::Permissions::from_mode(0o600)).expect("chmod seed");
+    let out = dir.join("out");
+    kubeseed(
+        [
+            OsStr::new("render"),
+            spec.as_os_str(),
+            OsStr::new("--out"),
+            out.as_os_str(),
+        ],
+        &[],
+    )
+    .success("kubeseed render");
+    out
 }
 
 impl Default for Workspace {
@@ -306,6 +349,49 @@ fn is_dispatcher(p: &Path) -> bool {
         && real
             .components()
             .any(|c| c.as_os_str() == "google-cloud-sdk")
+}
+
+/// The reviewable snapshot of a rendered directory: every file in path order under a
+/// `==== <path> <mode> sha256:<hex> ====` header (the hash pins every byte), followed by its
+/// text, unless `index.json` marks it secret or it is not UTF-8: then the header alone.
+/// A reviewer sees in `git diff` how a public file changed, never a secret.
+pub fn snapshot(out: &Path) -> String {
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("index.json")).unwrap()).unwrap();
+    let secret: BTreeMap<&str, bool> = index["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["secret"].as_bool().unwrap()))
+        .collect();
+    let mut snap = String::new();
+    assert_dirs_0755(out);
+    for (path, FileEntry { sha256: hash, mode }) in hash_tree(out) {
+        snap.push_str(&format!("==== {path} {mode:04o} sha256:{hash} ====\n"));
+        if secret.get(path.as_str()).copied().unwrap_or(false) {
+            continue;
+        }
+        if let Ok(text) = String::from_utf8(fs::read(out.join(&path)).unwrap()) {
+            snap.push_str(&text);
+            if !text.ends_with('\n') {
+                snap.push('\n');
+            }
+        }
+    }
+    snap
+}
+
+/// Every directory under `dir` is 0755, as kubeseed writes them.
+fn assert_dirs_0755(dir: &Path) {
+    for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("dir entry").path();
+        let meta = fs::symlink_metadata(&path).expect("stat");
+        if meta.is_dir() {
+            let mode = meta.permissions().mode() & 0o7777;
+            assert_eq!(mode, 0o755, "{}", path.display());
+            assert_dirs_0755(&path);
+        }
+    }
 }
 
 /// One file of a tree: its SHA-256 (hex) and permission bits.

@@ -59,24 +59,17 @@ pub fn spec(version: &str, n: usize) -> String {
     } else {
         format!("https://{API_NAME}:6443")
     };
-    let mut s = format!(
-        "version = 1\n[cluster]\nname = \"e2e\"\napi_server = \"{api}\"\n\
-         kubernetes_version = \"v{version}\"\n"
-    );
-    for (name, address) in controllers(n) {
-        s.push_str(&format!(
-            "[[controllers]]\nname = \"{name}\"\naddress = \"{address}\"\n"
-        ));
-    }
-    s.push_str(&format!(
-        "[pki]\nnot_before = \"{}\"\n[pki.generations]\n\
-         [bootstrap_token]\nexpires = \"{}\"\n\
-         [security]\nkubelet_signing_duration = \"{SIGNING_HOURS}h\"\n\
-         [[node_pools]]\nname = \"workers\"\n",
-        rfc3339(not_before),
-        rfc3339(expires)
-    ));
-    s
+    let controllers = controllers(n);
+    crate::common::Spec::new("e2e")
+        .api_server(&api)
+        .kubernetes_version(&format!("v{version}"))
+        .controller_list(&controllers)
+        .not_before(&rfc3339(not_before))
+        .pki("[pki.generations]")
+        .token(&format!("expires = \"{}\"", rfc3339(expires)))
+        .security(&format!("kubelet_signing_duration = \"{SIGNING_HOURS}h\""))
+        .pool("workers")
+        .build()
 }
 
 // ---------------------------------------------------------------------------------------
