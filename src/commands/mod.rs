@@ -104,7 +104,7 @@ fn render_in_memory(
         Some(dir) => Templates::with_overrides(load::templates(dir)?)?,
         None => Templates::embedded()?,
     };
-    for w in controlplane::warnings(&spec) {
+    for w in controlplane::warnings(&crate::model::Model::from_spec(&spec)) {
         warn(&w);
     }
     write::check_out_dir(out)?;

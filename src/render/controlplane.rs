@@ -25,7 +25,7 @@ use super::{RenderError, Templates};
 use crate::derive::Seed;
 use crate::fileset::{File, FileSet, Kind};
 use crate::model::Model;
-use crate::spec::{Controller, Spec};
+use crate::spec::Controller;
 use crate::templates::registered;
 use crate::text::b64;
 
@@ -37,7 +37,6 @@ pub const KUBE_SCHEDULER: &str = registered("static-pods/kube-scheduler.yaml");
 pub const ETCD: &str = registered("static-pods/etcd.yaml");
 pub const AUTHENTICATION_CONFIG: &str = registered("control-plane/authentication-config.yaml");
 pub const ENCRYPTION_CONFIG: &str = registered("control-plane/encryption-config.yaml");
-pub const KUBELET_DROP_IN: &str = registered("config/10-kubeseed.conf");
 
 /// The etcd image kubeadm pairs with each Kubernetes minor version
 /// (`SupportedEtcdVersion` in kubeadm's `cmd/kubeadm/app/constants/constants.go`),
@@ -91,11 +90,11 @@ pub fn authentication_api_version(minor: u32) -> &'static str {
     }
 }
 
-/// What `render` should tell the operator about this spec's control plane.
-/// A pure function of the spec, printed by the CLI before rendering.
-pub fn warnings(spec: &Spec) -> Vec<String> {
+/// What `render` should tell the operator about this cluster's control plane.
+/// A pure function of the model, printed by the CLI before rendering.
+pub fn warnings(model: &Model) -> Vec<String> {
     let mut out = Vec::new();
-    let security = &spec.security;
+    let security = &model.cluster;
     if !security.node_restriction {
         out.push(
             "security.node_restriction = false: kube-apiserver runs without the Node authorizer \
@@ -116,7 +115,7 @@ pub fn warnings(spec: &Spec) -> Vec<String> {
                 .to_string(),
         );
     }
-    let minor = spec.cluster.kubernetes_version.minor;
+    let minor = model.cluster.kubernetes_minor;
     let (etcd, fallback) = etcd_version(minor);
     if fallback {
         out.push(format!(
@@ -334,14 +333,13 @@ pub fn render(model: &Model, seed: &Seed, templates: &Templates) -> Result<FileS
             )?;
         }
     }
-    let text = templates.render(KUBELET_DROP_IN, minijinja::context! {})?;
-    files.insert(KUBELET_DROP_IN, File::public(Kind::Config, text))?;
     Ok(files)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::Spec;
 
     const SPEC: &str = r#"version = 1
 [cluster]
@@ -588,16 +586,16 @@ not_before = "2026-01-01T00:00:00Z"
 
     #[test]
     fn warnings_name_the_switch() {
-        assert!(warnings(&spec_with(&[])).is_empty());
-        let w = warnings(&spec_with(&[(
+        assert!(warnings(&Model::from_spec(&spec_with(&[]))).is_empty());
+        let w = warnings(&Model::from_spec(&spec_with(&[(
             "[bootstrap_token]\n",
             "[bootstrap_token]\n[security]\nnode_restriction = false\nverify_kubelet_serving = true\n",
-        )]));
+        )])));
         assert_eq!(w.len(), 2);
         assert!(w[0].contains("security.node_restriction = false"));
         assert!(w[1].contains("security.verify_kubelet_serving = true"));
         assert!(w[1].contains("approver"));
-        let w = warnings(&spec_with(&[("v1.34.2", "v1.37.0")]));
+        let w = warnings(&Model::from_spec(&spec_with(&[("v1.34.2", "v1.37.0")])));
         assert!(w[0].contains("registry.k8s.io/etcd:3.6.11-0"), "{w:?}");
     }
 }

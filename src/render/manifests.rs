@@ -1,5 +1,4 @@
-//! The cluster manifests (`manifests/`, for `kubectl apply -f`) and the
-//! kubelet's configuration (`config/kubelet-config.yaml`).
+//! The cluster manifests (`manifests/`, for `kubectl apply -f`).
 //!
 //! What a stock `kubeadm join --token … --discovery-token-ca-cert-hash …`
 //! and a TLS-bootstrapping kubelet need from a cluster kubeadm did not set
@@ -73,8 +72,6 @@ pub const KUBELET_CONFIG_ROLE_BINDING: &str =
 /// Embedded documents, not files of their own.
 pub const CLUSTER_INFO_KUBECONFIG: &str = registered("manifests/data/cluster-info-kubeconfig.yaml");
 pub const CLUSTER_CONFIGURATION: &str = registered("manifests/data/cluster-configuration.yaml");
-/// The KubeletConfiguration, a file of its own and the `kubelet-config` data.
-pub const KUBELET_CONFIG: &str = registered("config/kubelet-config.yaml");
 
 /// The public objects and whether this spec wants each. The Secret is
 /// rendered on its own so the token secret never reaches another template.
@@ -100,11 +97,13 @@ fn public_objects(model: &Model) -> [(&'static str, bool); 16] {
     ]
 }
 
-/// Renders `manifests/*` and `config/kubelet-config.yaml`.
+/// Renders `manifests/*`; `kubelet` is the KubeletConfiguration the `kubelet-config`
+/// ConfigMap carries, byte for byte the one the kubelet family renders.
 pub fn render(
     model: &Model,
     pki: &Pki,
     token: &BootstrapToken,
+    kubelet: &str,
     templates: &Templates,
 ) -> Result<FileSet, RenderError> {
     let v = &model.cluster;
@@ -113,19 +112,6 @@ pub fn render(
         .get(&CaId::Kubernetes)
         .ok_or_else(|| RenderError::Missing("the Kubernetes CA".into()))?;
     let mut files = FileSet::new();
-
-    let kubelet = templates.render(
-        KUBELET_CONFIG,
-        context! {
-            dns_ip => v.dns_ip.to_string(),
-            dns_domain => v.dns_domain,
-            server_tls_bootstrap => v.verify_kubelet_serving,
-        },
-    )?;
-    files.insert(
-        KUBELET_CONFIG,
-        File::public(Kind::Config, kubelet.as_bytes()),
-    )?;
 
     // The signature covers these exact bytes, so they are rendered once and
     // embedded as they are; `literal` refuses anything a YAML literal block

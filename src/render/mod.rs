@@ -4,16 +4,17 @@
 //!
 //! - [`pki`]: `pki/` (CAs as trust bundles, certificate and key pairs, the service-account keys);
 //! - [`kubeconfigs`]: `kubeconfig/` (one per client identity, and the bootstrap kubeconfig);
-//! - [`manifests`]: `manifests/` and `config/kubelet-config.yaml` (what `kubectl apply` and
-//!   `kubeadm join` need);
+//! - [`manifests`]: `manifests/` (what `kubectl apply` and `kubeadm join` need);
+//! - [`kubelet`]: `config/` (the KubeletConfiguration and the kubelet's systemd drop-in);
 //! - [`controlplane`]: `control-plane/<controller>/` (static pods, authentication and
-//!   encryption configuration) and the kubelet's systemd drop-in.
+//!   encryption configuration).
 //!
 //! The families import the engine and nothing of each other; this module only joins them.
 
 pub mod controlplane;
 pub mod engine;
 pub mod kubeconfigs;
+pub mod kubelet;
 pub mod manifests;
 pub mod pki;
 
@@ -24,7 +25,8 @@ use crate::fileset::FileSet;
 use crate::issue::Pki;
 use crate::model::Model;
 
-/// Renders every file of the PKI stage: certificates, keys, kubeconfigs and manifests.
+/// Renders every file of the PKI stage: certificates, keys, kubeconfigs, manifests and the
+/// kubelet's configuration.
 pub fn render(
     model: &Model,
     pki: &Pki,
@@ -33,6 +35,14 @@ pub fn render(
 ) -> Result<FileSet, RenderError> {
     let mut files = pki::render(pki)?;
     files.extend(kubeconfigs::render(model, pki, token, templates)?)?;
-    files.extend(manifests::render(model, pki, token, templates)?)?;
+    let kubelet_config = kubelet::configuration(model, templates)?;
+    files.extend(manifests::render(
+        model,
+        pki,
+        token,
+        &kubelet_config,
+        templates,
+    )?)?;
+    files.extend(kubelet::render(&kubelet_config, templates)?)?;
     Ok(files)
 }
