@@ -72,6 +72,8 @@ pub struct ClusterValues {
     /// `controlPlaneEndpoint` and the argument of `kubeadm join`.
     pub api_endpoint: String,
     pub kubernetes_version: String,
+    /// `cluster.image_repository`: every image is `<image_repository>/<name>:<tag>`.
+    pub image_repository: String,
     pub service_cidr: String,
     pub pod_cidr: String,
     pub dns_domain: String,
@@ -99,6 +101,7 @@ pub struct ClusterValues {
     pub verify_kubelet_serving: bool,
     pub node_restriction: bool,
     pub encryption_at_rest: bool,
+    pub node_self_delete: bool,
     /// `security.kubelet_signing_duration` as written (`72h`): kube-controller-manager's
     /// `--cluster-signing-duration`.
     pub kubelet_signing_duration: String,
@@ -135,6 +138,7 @@ impl ClusterValues {
         ClusterValues {
             api_endpoint,
             kubernetes_version: cluster.kubernetes_version.text.clone(),
+            image_repository: cluster.image_repository.clone(),
             service_cidr: cluster.service_cidr.to_string(),
             pod_cidr: cluster.pod_cidr.to_string(),
             dns_domain: cluster.dns_domain.clone(),
@@ -153,6 +157,7 @@ impl ClusterValues {
             verify_kubelet_serving: spec.security.verify_kubelet_serving,
             node_restriction: spec.security.node_restriction,
             encryption_at_rest: spec.security.encryption_at_rest,
+            node_self_delete: spec.security.node_self_delete,
             kubelet_signing_duration: spec.security.kubelet_signing_duration.text.clone(),
             kubernetes_minor: cluster.kubernetes_version.minor,
         }

@@ -91,6 +91,7 @@ const CONTROL_PLANE: &[&str] = &[
     "cluster.service_cidr",
     "cluster.pod_cidr",
     "cluster.dns_domain",
+    "cluster.image_repository",
     "controller.name",
     "controller.address",
     "security.node_restriction",
@@ -268,6 +269,18 @@ pub const TEMPLATES: &[TemplateInfo] = &[
         sometimes: &[],
     ),
     template!(
+        "manifests/node-self-delete-clusterrole.yaml",
+        renders: "`manifests/node-self-delete-clusterrole.yaml` (with `security.node_self_delete`)",
+        variables: PUBLIC_MANIFEST,
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/node-self-delete-clusterrolebinding.yaml",
+        renders: "`manifests/node-self-delete-clusterrolebinding.yaml` (with `security.node_self_delete`)",
+        variables: PUBLIC_MANIFEST,
+        sometimes: &[],
+    ),
+    template!(
         "manifests/data/cluster-configuration.yaml",
         renders: "the ClusterConfiguration in `manifests/kubeadm-config-configmap.yaml` (no file of its own)",
         variables: &[
@@ -278,6 +291,7 @@ pub const TEMPLATES: &[TemplateInfo] = &[
             "control_plane_endpoint",
             "encryption_algorithm",
             "kubernetes_version",
+            "image_repository",
             "dns_domain",
             "pod_subnet",
             "service_subnet",

@@ -394,13 +394,37 @@ const CASES: &[Case] = &[
         ],
         ..CASE
     },
+    Case {
+        name: "image_repository_with_a_scheme",
+        spec: Spec::Edits(&[(
+            "kubernetes_version = \"v1.34.2\"\n",
+            "kubernetes_version = \"v1.34.2\"\nimage_repository = \"https://mirror.example.com/k8s\"\n",
+        )]),
+        stderr: &[
+            "error: bad.toml:9: cluster.image_repository: \"https://mirror.example.com/k8s\" is not an image repository: it has a URL scheme",
+            "  hint: drop the scheme: \"mirror.example.com/k8s\"",
+        ],
+        ..CASE
+    },
+    Case {
+        name: "node_self_delete_without_node_restriction",
+        spec: Spec::Edits(&[(
+            "[security]\n",
+            "[security]\nnode_restriction = false\nnode_self_delete = true\n",
+        )]),
+        stderr: &[
+            "error: bad.toml:34: security.node_self_delete: needs security.node_restriction = true: without the NodeRestriction admission plugin every kubelet could delete every Node",
+            "  hint: keep node_restriction = true, or write node_self_delete = false",
+        ],
+        ..CASE
+    },
     // The shape of the file.
     Case {
         name: "unknown_key",
         spec: Spec::Edits(&[("[security]\n", "[security]\nnode_restrictions = true\n")]),
         stderr: &[
             "error: bad.toml:33: security.node_restrictions: unknown key `node_restrictions` in [security]",
-            "  hint: expected one of `node_restriction`, `auto_approve_node_csrs`, `anonymous_discovery`, `verify_kubelet_serving`, `kubelet_signing_duration`, `encryption_at_rest`",
+            "  hint: expected one of `node_restriction`, `auto_approve_node_csrs`, `anonymous_discovery`, `verify_kubelet_serving`, `kubelet_signing_duration`, `encryption_at_rest`, `node_self_delete`",
         ],
         ..CASE
     },

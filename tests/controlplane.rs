@@ -949,6 +949,41 @@ fn each_switch_changes_exactly_what_it_should() {
     );
     assert_eq!(auth["apiVersion"], "apiserver.config.k8s.io/v1beta1");
 
+    // image_repository moves every image, and kubeadm's imageRepository, and nothing else.
+    let mirror = "mirror.example.com:5000/k8s";
+    let ws = Workspace::new(&fixture("v1.34.2", "").replace(
+        "[cluster]\n",
+        &format!("[cluster]\nimage_repository = \"{mirror}\"\n"),
+    ));
+    ws.render(&[]);
+    let d = diff(&b, &ws.out());
+    let mut moved = BTreeSet::new();
+    for pod in PODS {
+        moved.extend(per_controller(&format!("manifests/{pod}.yaml")));
+        let before = k.pod(&b.join(format!("control-plane/cp-a/manifests/{pod}.yaml")));
+        let after = k.pod(
+            &ws.out()
+                .join(format!("control-plane/cp-a/manifests/{pod}.yaml")),
+        );
+        let image = before["spec"]["containers"][0]["image"].as_str().unwrap();
+        let tail = image.strip_prefix("registry.k8s.io/").unwrap();
+        assert_eq!(
+            after["spec"]["containers"][0]["image"],
+            format!("{mirror}/{tail}")
+        );
+        assert_eq!(flags_of(&before), flags_of(&after), "{pod}");
+    }
+    assert_eq!(d.changed, with_index(moved));
+    assert_eq!((&d.added, &d.removed), (&none, &none));
+    let config = ws.read("manifests/kubeadm-config-configmap.yaml");
+    assert!(
+        config.contains(&format!("imageRepository: {mirror}\n")),
+        "{config}"
+    );
+    assert!(base
+        .read("manifests/kubeadm-config-configmap.yaml")
+        .contains("imageRepository: registry.k8s.io\n"));
+
     // Bumping the encryption generation changes only the encryption key.
     let ws = Workspace::new(&fixture("v1.34.2", "").replace(
         "[bootstrap_token]",

@@ -514,6 +514,10 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
             )
         },
     );
+    k.run(
+        "with node_self_delete the node deletes its own Node and no other",
+        || node_self_delete(c, &node_conf, node, other),
+    );
     k.run("the node may not read kube-system Secrets", || {
         refused(
             c.kubectl_at(&node_conf, &["get", "secrets", "-n", "kube-system"]),
@@ -719,6 +723,60 @@ fn manual_approval(c: &Cluster, token_id: &str) -> Result<(), String> {
     let _ = child.wait();
     for p in &dropped_paths {
         c.admin(&["apply", "-f", p])?;
+    }
+    result
+}
+
+/// `security.node_self_delete`: before its RBAC is applied the node may not delete its own
+/// Node (the control that the permission comes from those manifests); after, it deletes
+/// its own (then re-creates it, for the checks after this one) and NodeRestriction refuses
+/// another's.
+fn node_self_delete(c: &Cluster, node_conf: &Path, node: &str, other: &str) -> Result<(), String> {
+    let cert = c.scratch("kubelet-pki/kubelet-client-current.pem");
+    let delete = |name: &str| {
+        https(
+            c,
+            &format!("/api/v1/nodes/{name}"),
+            Some(&cert),
+            Some(("DELETE", "")),
+        )
+    };
+    let (code, body) = delete(node)?;
+    expect(
+        code == 403 && body.contains("cannot delete resource \\\"nodes\\\""),
+        || format!("without node_self_delete: {code} {body}"),
+    )?;
+    let variant = c.render_variant("self-delete", "[security]", "node_self_delete = true");
+    let files: Vec<String> = ["clusterrole", "clusterrolebinding"]
+        .iter()
+        .map(|f| s(&variant.join(format!("manifests/node-self-delete-{f}.yaml"))))
+        .collect();
+    for f in &files {
+        expect(
+            !c.out
+                .join("manifests")
+                .join(Path::new(f).file_name().unwrap_or_default())
+                .exists(),
+            || format!("{f} is rendered without node_self_delete"),
+        )?;
+        c.admin(&["apply", "-f", f])?;
+    }
+    let result = (|| {
+        let (code, body) = delete(other)?;
+        let want = format!("node \\\"{node}\\\" is not allowed to modify node \\\"{other}\\\"");
+        expect(code == 403 && body.contains(&want), || {
+            format!("deleting another Node: {code} {body}")
+        })?;
+        let (code, body) = delete(node)?;
+        expect(code == 200, || {
+            format!("deleting its own Node: {code} {body}")
+        })?;
+        let own = c.scratch("own-node.yaml");
+        c.kubectl_at(node_conf, &["create", "-f", &s(&own)])
+            .map(|_| ())
+    })();
+    for f in files.iter().rev() {
+        c.admin(&["delete", "-f", f])?;
     }
     result
 }

@@ -41,7 +41,8 @@ fn base() -> String {
         )
         .security(
             "auto_approve_node_csrs = true\nanonymous_discovery = true\n\
-             verify_kubelet_serving = false\nnode_restriction = true",
+             verify_kubelet_serving = false\nnode_restriction = true\n\
+             node_self_delete = false",
         )
         .build()
 }
@@ -768,6 +769,36 @@ fn node_restriction_off_binds_system_node_to_the_nodes_group() {
     assert_eq!(binding["subjects"][0]["kind"], "Group");
     assert_eq!(binding["subjects"][0]["name"], "system:nodes");
     assert_eq!(binding["subjects"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn node_self_delete_lets_the_nodes_group_delete_nodes() {
+    let (base, on, _, _) = switch(
+        "node_self_delete = false",
+        "node_self_delete = true",
+        &[
+            "manifests/node-self-delete-clusterrole.yaml",
+            "manifests/node-self-delete-clusterrolebinding.yaml",
+        ],
+    );
+    assert_eq!(on.len(), base.len() + 2);
+    let role = &on["manifests/node-self-delete-clusterrole.yaml"];
+    assert_eq!(role["kind"], "ClusterRole");
+    assert_eq!(role["metadata"]["name"], "kubeseed:node-self-delete");
+    assert_eq!(
+        rules(role),
+        json!([{"apiGroups": [""], "resources": ["nodes"], "verbs": ["delete"]}])
+    );
+    let binding = &on["manifests/node-self-delete-clusterrolebinding.yaml"];
+    assert_eq!(binding["kind"], "ClusterRoleBinding");
+    assert_eq!(
+        role_ref(binding),
+        (
+            "ClusterRole".to_string(),
+            "kubeseed:node-self-delete".to_string()
+        )
+    );
+    assert_eq!(subjects(binding), groups(&["system:nodes"]));
 }
 
 #[test]

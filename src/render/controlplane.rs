@@ -120,8 +120,9 @@ pub fn warnings(model: &Model) -> Vec<String> {
     if fallback {
         out.push(format!(
             "kubeseed knows no etcd version for Kubernetes 1.{minor}; the etcd static pods use \
-             the nearest one it knows, registry.k8s.io/etcd:{etcd} (override \
-             static-pods/etcd.yaml with --templates to choose another)"
+             the nearest one it knows, {}/etcd:{etcd} (override \
+             static-pods/etcd.yaml with --templates to choose another)",
+            model.cluster.image_repository
         ));
     }
     out
@@ -168,6 +169,7 @@ struct ClusterVars<'a> {
     service_cidr: String,
     pod_cidr: String,
     dns_domain: &'a str,
+    image_repository: &'a str,
 }
 
 #[derive(Serialize)]
@@ -259,6 +261,7 @@ fn vars<'a>(model: &'a Model, c: &'a Controller) -> Vars<'a> {
             service_cidr: cluster.service_cidr.clone(),
             pod_cidr: cluster.pod_cidr.clone(),
             dns_domain: &cluster.dns_domain,
+            image_repository: &cluster.image_repository,
         },
         controller: ControllerVars {
             name: &c.name,

@@ -61,6 +61,10 @@ pub const CLUSTER_ADMINS: &str = registered("manifests/cluster-admins-clusterrol
 /// Only with `security.node_restriction = false`: without the Node
 /// authorizer, kubelets get their permissions from RBAC alone.
 pub const NODES_BINDING: &str = registered("manifests/nodes-clusterrolebinding.yaml");
+/// Only with `security.node_self_delete`.
+pub const SELF_DELETE_ROLE: &str = registered("manifests/node-self-delete-clusterrole.yaml");
+pub const SELF_DELETE_BINDING: &str =
+    registered("manifests/node-self-delete-clusterrolebinding.yaml");
 pub const KUBEADM_CONFIG: &str = registered("manifests/kubeadm-config-configmap.yaml");
 pub const KUBEADM_CONFIG_ROLE: &str = registered("manifests/nodes-kubeadm-config-role.yaml");
 pub const KUBEADM_CONFIG_ROLE_BINDING: &str =
@@ -75,7 +79,7 @@ pub const CLUSTER_CONFIGURATION: &str = registered("manifests/data/cluster-confi
 
 /// The public objects and whether this spec wants each. The Secret is
 /// rendered on its own so the token secret never reaches another template.
-fn public_objects(model: &Model) -> [(&'static str, bool); 16] {
+fn public_objects(model: &Model) -> [(&'static str, bool); 18] {
     let v = &model.cluster;
     [
         (CLUSTER_INFO, true),
@@ -88,6 +92,8 @@ fn public_objects(model: &Model) -> [(&'static str, bool); 16] {
         (GET_NODES_BINDING, true),
         (CLUSTER_ADMINS, true),
         (NODES_BINDING, !v.node_restriction),
+        (SELF_DELETE_ROLE, v.node_self_delete),
+        (SELF_DELETE_BINDING, v.node_self_delete),
         (KUBEADM_CONFIG, true),
         (KUBEADM_CONFIG_ROLE, true),
         (KUBEADM_CONFIG_ROLE_BINDING, true),
@@ -138,6 +144,7 @@ pub fn render(
             control_plane_endpoint => v.api_endpoint,
             encryption_algorithm => v.kubeadm_encryption_algorithm,
             kubernetes_version => v.kubernetes_version,
+            image_repository => v.image_repository,
             dns_domain => v.dns_domain,
             pod_subnet => v.pod_cidr,
             service_subnet => v.service_cidr,

@@ -16,6 +16,8 @@ pub const DEFAULT_SERVICE_CIDR: &str = "10.96.0.0/12";
 pub const DEFAULT_POD_CIDR: &str = "10.244.0.0/16";
 /// `cluster.dns_domain`.
 pub const DEFAULT_DNS_DOMAIN: &str = "cluster.local";
+/// `cluster.image_repository` (kubeadm's default `imageRepository`).
+pub const DEFAULT_IMAGE_REPOSITORY: &str = "registry.k8s.io";
 /// Port of `cluster.api_server` when the URL has none (kube-apiserver's secure port).
 pub const DEFAULT_API_SERVER_PORT: u16 = 6443;
 /// `controllers[].formats` and `node_pools[].formats`: all of them.
@@ -53,6 +55,8 @@ pub const DEFAULT_VERIFY_KUBELET_SERVING: bool = false;
 /// `security.kubelet_signing_duration` (kube-controller-manager `--cluster-signing-duration`).
 pub const DEFAULT_KUBELET_SIGNING_DURATION: &str = "72h";
 pub const DEFAULT_ENCRYPTION_AT_REST: bool = true;
+/// `security.node_self_delete`: off in version 1, where it is an explicit opt-in.
+pub const DEFAULT_NODE_SELF_DELETE: bool = false;
 
 /// More etcd members than this slow every write and buy no useful fault tolerance.
 pub const MAX_CONTROLLERS: usize = 7;

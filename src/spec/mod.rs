@@ -80,6 +80,9 @@ pub struct Cluster {
     /// Lowercase DNS name without a trailing dot, e.g. `cluster.local`.
     pub dns_domain: String,
     pub kubernetes_version: KubeVersion,
+    /// Where every image kubeseed renders comes from (kubeadm's `imageRepository`),
+    /// without a trailing slash.
+    pub image_repository: String,
 }
 
 /// The URL every kubeconfig points at: always `https`, never a path.
@@ -260,6 +263,8 @@ pub struct Security {
     /// Positive; passed verbatim to `--cluster-signing-duration`.
     pub kubelet_signing_duration: GoDuration,
     pub encryption_at_rest: bool,
+    /// Kubelets may delete their own Node object (and, by NodeRestriction, only their own).
+    pub node_self_delete: bool,
 }
 
 /// One `[[node_pools]]` entry: workers that share one bundle.
@@ -524,6 +529,7 @@ not_before = "2026-11-25T00:00:00Z"
                 verify_kubelet_serving: false,
                 kubelet_signing_duration: GoDuration::parse("72h").unwrap(),
                 encryption_at_rest: true,
+                node_self_delete: false,
             }
         );
         assert!(spec.node_pools.is_empty());

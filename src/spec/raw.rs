@@ -31,6 +31,7 @@ pub(super) struct RawCluster {
     pub(super) pod_cidr: Option<S<String>>,
     pub(super) dns_domain: Option<S<String>>,
     pub(super) kubernetes_version: Option<S<String>>,
+    pub(super) image_repository: Option<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -85,6 +86,7 @@ pub(super) struct RawSecurity {
     pub(super) verify_kubelet_serving: Option<bool>,
     pub(super) kubelet_signing_duration: Option<S<String>>,
     pub(super) encryption_at_rest: Option<bool>,
+    pub(super) node_self_delete: Option<S<bool>>,
 }
 
 #[derive(Deserialize)]

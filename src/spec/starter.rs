@@ -38,6 +38,7 @@ kubernetes_version = "{STARTER_KUBERNETES_VERSION}"        # 1.{MIN_KUBERNETES_M
 # service_cidr = "{DEFAULT_SERVICE_CIDR}"      # its first address is a kube-apiserver SAN
 # pod_cidr = "{DEFAULT_POD_CIDR}"
 # dns_domain = "{DEFAULT_DNS_DOMAIN}"
+# image_repository = "{DEFAULT_IMAGE_REPOSITORY}"   # a mirror for every image, e.g. "registry.example.com:5000/k8s"
 
 # One [[controllers]] table per control-plane node (stacked etcd member): 1, 3 or 5.
 [[controllers]]
@@ -71,6 +72,7 @@ not_before = {not_before}   # the start of every validity window
 # verify_kubelet_serving = {DEFAULT_VERIFY_KUBELET_SERVING}
 # kubelet_signing_duration = "{DEFAULT_KUBELET_SIGNING_DURATION}"
 # encryption_at_rest = {DEFAULT_ENCRYPTION_AT_REST}
+# node_self_delete = {DEFAULT_NODE_SELF_DELETE}           # true: a kubelet may delete its own Node
 
 # Worker pools: every node of a pool gets the same bundle.
 [[node_pools]]

@@ -279,6 +279,73 @@ pub(super) fn parse_san(text: &str) -> Result<Host, (String, String)> {
 }
 
 /// `v1.MINOR.PATCH` with an optional `-prerelease`, MINOR at least 32.
+/// Why `text` is not an image repository such as kubeadm's `imageRepository`
+/// (`registry.example.com:5000/mirror/k8s`), as (reason, hint): a registry host (a DNS
+/// name with a dot, `localhost`, or an IPv4 address) with an optional port, then any
+/// number of lowercase path components, as the distribution reference grammar has them.
+/// No scheme, tag, digest or trailing slash: kubeseed appends `/<image>:<tag>`.
+pub(super) fn image_repository_problem(text: &str) -> Option<(String, String)> {
+    let hint = || {
+        "write a registry host, an optional port and path, e.g. registry.example.com:5000/k8s"
+            .to_string()
+    };
+    if let Some(rest) = text.split_once("://").map(|(_, r)| r) {
+        return Some((
+            "it has a URL scheme".to_string(),
+            format!("drop the scheme: \"{rest}\""),
+        ));
+    }
+    if let Some(trimmed) = text.strip_suffix('/') {
+        return Some((
+            "it ends with \"/\"".to_string(),
+            format!("drop the trailing slash: \"{trimmed}\""),
+        ));
+    }
+    let (registry, path) = text.split_once('/').unwrap_or((text, ""));
+    if text.contains('@') || path.contains(':') {
+        return Some((
+            "it names a tag or digest".to_string(),
+            "give only the repository: kubeseed adds each image's name and tag".to_string(),
+        ));
+    }
+    let (host, port) = match registry.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (registry, None),
+    };
+    if let Some(port) = port {
+        if port.parse::<u16>().map_or(true, |p| p == 0) || port.starts_with('0') {
+            return Some((format!("port \"{port}\" is not a port number"), hint()));
+        }
+    }
+    let is_host = host == "localhost"
+        || host.parse::<Ipv4Addr>().is_ok()
+        || (host.contains('.') && dns_name_problem(host, false).is_none());
+    if !is_host {
+        return Some((
+            format!("\"{host}\" is not a registry host"),
+            "start with the registry's host name (with a dot), localhost or an IPv4 address, e.g. registry.example.com/k8s".to_string(),
+        ));
+    }
+    let component_ok = |c: &str| {
+        let b = c.as_bytes();
+        !b.is_empty()
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter()
+                .all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || b"._-".contains(&x))
+    };
+    if !path.is_empty() {
+        if let Some(bad) = path.split('/').find(|c| !component_ok(c)) {
+            return Some((
+                format!("path component \"{bad}\" is not valid"),
+                "use a-z, 0-9 and \".\", \"_\", \"-\" between them in each path component"
+                    .to_string(),
+            ));
+        }
+    }
+    None
+}
+
 pub(super) fn parse_kube_version(text: &str) -> Result<KubeVersion, (String, String)> {
     let version = kube_version_syntax(text)?;
     if version.minor < MIN_KUBERNETES_MINOR {

@@ -5,9 +5,13 @@ use std::str::FromStr;
 
 use ipnet::IpNet;
 
-use crate::spec::defaults::{DEFAULT_DNS_DOMAIN, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR};
+use crate::spec::defaults::{
+    DEFAULT_DNS_DOMAIN, DEFAULT_IMAGE_REPOSITORY, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR,
+};
 use crate::spec::raw::{RawCluster, S};
-use crate::spec::syntax::{dns_name_problem, overlaps, parse_api_server, parse_kube_version};
+use crate::spec::syntax::{
+    dns_name_problem, image_repository_problem, overlaps, parse_api_server, parse_kube_version,
+};
 use crate::spec::{ApiServer, Cluster, KubeVersion};
 
 use super::{Check, Span};
@@ -72,6 +76,7 @@ impl Check<'_> {
                 "kubernetes_version = \"v1.36.2\"",
             )
             .and_then(|v| self.kube_version(v));
+        let image_repository = self.image_repository(raw.image_repository);
 
         Some(Cluster {
             name: name?,
@@ -80,7 +85,26 @@ impl Check<'_> {
             pod_cidr: pod_cidr?.0,
             dns_domain: dns_domain?,
             kubernetes_version: kubernetes_version?,
+            image_repository: image_repository?,
         })
+    }
+
+    fn image_repository(&mut self, raw: Option<S<String>>) -> Option<String> {
+        let Some(raw) = raw else {
+            return Some(DEFAULT_IMAGE_REPOSITORY.to_string());
+        };
+        match image_repository_problem(raw.get_ref()) {
+            None => Some(raw.into_inner()),
+            Some((reason, hint)) => {
+                self.err(
+                    Some(raw.span()),
+                    "cluster.image_repository",
+                    format!("\"{}\" is not an image repository: {reason}", raw.get_ref()),
+                    Some(hint),
+                );
+                None
+            }
+        }
     }
 
     fn cluster_name(&mut self, name: S<String>) -> Option<String> {
@@ -449,6 +473,91 @@ mod tests {
         let label = "a".repeat(64);
         only_error(&edit(&[(8, &format!("dns_domain = \"{label}.local\""))]), Some(8), "cluster.dns_domain", &format!("\"{label}.local\" is not a valid DNS name: label \"{label}\" is longer than 63 characters"));
         parse_ok(&edit(&[(8, r#"dns_domain = "k8s""#)]));
+    }
+
+    #[test]
+    fn image_repository() {
+        let repo = |s: &str| edit(&[(8, &format!("image_repository = \"{s}\""))]);
+        for ok in [
+            "registry.k8s.io",
+            "registry.example.com:5000/mirror/k8s",
+            "localhost:5000",
+            "10.0.0.5/k8s",
+            "quay.io/my_org/k8s-images.v1",
+        ] {
+            assert_eq!(parse_ok(&repo(ok)).spec.cluster.image_repository, ok);
+        }
+        assert_eq!(
+            parse_ok(&edit(&[])).spec.cluster.image_repository,
+            "registry.k8s.io"
+        );
+        let bad = |s: &str, reason: &str, want_hint: &str| {
+            let p = only_error(
+                &repo(s),
+                Some(8),
+                "cluster.image_repository",
+                &format!("\"{s}\" is not an image repository: {reason}"),
+            );
+            assert_eq!(hint(&p), want_hint, "{s}");
+        };
+        bad(
+            "https://registry.example.com/k8s",
+            "it has a URL scheme",
+            "drop the scheme: \"registry.example.com/k8s\"",
+        );
+        bad(
+            "registry.example.com/k8s/",
+            "it ends with \"/\"",
+            "drop the trailing slash: \"registry.example.com/k8s\"",
+        );
+        let tag = "give only the repository: kubeseed adds each image's name and tag";
+        bad(
+            "registry.example.com/k8s:v1",
+            "it names a tag or digest",
+            tag,
+        );
+        bad(
+            "registry.example.com/k8s@sha256:ab",
+            "it names a tag or digest",
+            tag,
+        );
+        let host = "start with the registry's host name (with a dot), localhost or an IPv4 address, e.g. registry.example.com/k8s";
+        bad("k8s", "\"k8s\" is not a registry host", host);
+        bad("mirror/k8s", "\"mirror\" is not a registry host", host);
+        bad(
+            "Registry.Example.com",
+            "\"Registry.Example.com\" is not a registry host",
+            host,
+        );
+        bad("", "\"\" is not a registry host", host);
+        let port =
+            "write a registry host, an optional port and path, e.g. registry.example.com:5000/k8s";
+        bad(
+            "registry.example.com:0",
+            "port \"0\" is not a port number",
+            port,
+        );
+        bad(
+            "registry.example.com:http",
+            "port \"http\" is not a port number",
+            port,
+        );
+        let path = "use a-z, 0-9 and \".\", \"_\", \"-\" between them in each path component";
+        bad(
+            "registry.example.com/K8s",
+            "path component \"K8s\" is not valid",
+            path,
+        );
+        bad(
+            "registry.example.com//k8s",
+            "path component \"\" is not valid",
+            path,
+        );
+        bad(
+            "registry.example.com/-k8s",
+            "path component \"-k8s\" is not valid",
+            path,
+        );
     }
 
     #[test]

@@ -507,7 +507,8 @@ mod tests {
         assert_eq!(
             hint(&p),
             "expected one of `node_restriction`, `auto_approve_node_csrs`, `anonymous_discovery`, \
-             `verify_kubelet_serving`, `kubelet_signing_duration`, `encryption_at_rest`"
+             `verify_kubelet_serving`, `kubelet_signing_duration`, `encryption_at_rest`, \
+             `node_self_delete`"
         );
         only_error(
             &edit(&[(19, r#"adress = "10.0.0.11""#)]),

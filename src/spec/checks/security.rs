@@ -2,7 +2,8 @@
 
 use crate::spec::defaults::{
     DEFAULT_ANONYMOUS_DISCOVERY, DEFAULT_AUTO_APPROVE_NODE_CSRS, DEFAULT_ENCRYPTION_AT_REST,
-    DEFAULT_KUBELET_SIGNING_DURATION, DEFAULT_NODE_RESTRICTION, DEFAULT_VERIFY_KUBELET_SERVING,
+    DEFAULT_KUBELET_SIGNING_DURATION, DEFAULT_NODE_RESTRICTION, DEFAULT_NODE_SELF_DELETE,
+    DEFAULT_VERIFY_KUBELET_SERVING,
 };
 use crate::spec::raw::{RawSecurity, S};
 use crate::spec::Security;
@@ -18,7 +19,27 @@ impl Check<'_> {
             verify_kubelet_serving: None,
             kubelet_signing_duration: None,
             encryption_at_rest: None,
+            node_self_delete: None,
         });
+        let node_restriction = raw.node_restriction.unwrap_or(DEFAULT_NODE_RESTRICTION);
+        let node_self_delete = match raw.node_self_delete {
+            Some(value) if *value.get_ref() && !node_restriction => {
+                self.err(
+                    Some(value.span()),
+                    "security.node_self_delete",
+                    "needs security.node_restriction = true: without the NodeRestriction \
+                     admission plugin every kubelet could delete every Node"
+                        .to_string(),
+                    Some(
+                        "keep node_restriction = true, or write node_self_delete = false"
+                            .to_string(),
+                    ),
+                );
+                false
+            }
+            Some(value) => value.into_inner(),
+            None => DEFAULT_NODE_SELF_DELETE,
+        };
         let kubelet_signing_duration = self.duration(
             raw.kubelet_signing_duration,
             "security.kubelet_signing_duration",
@@ -26,7 +47,7 @@ impl Check<'_> {
             false,
         );
         Some(Security {
-            node_restriction: raw.node_restriction.unwrap_or(DEFAULT_NODE_RESTRICTION),
+            node_restriction,
             auto_approve_node_csrs: raw
                 .auto_approve_node_csrs
                 .unwrap_or(DEFAULT_AUTO_APPROVE_NODE_CSRS),
@@ -38,6 +59,7 @@ impl Check<'_> {
                 .unwrap_or(DEFAULT_VERIFY_KUBELET_SERVING),
             kubelet_signing_duration: kubelet_signing_duration?.0,
             encryption_at_rest: raw.encryption_at_rest.unwrap_or(DEFAULT_ENCRYPTION_AT_REST),
+            node_self_delete,
         })
     }
 }
