@@ -105,6 +105,10 @@ pub struct ClusterValues {
     /// `security.kubelet_signing_duration` as written (`72h`): kube-controller-manager's
     /// `--cluster-signing-duration`.
     pub kubelet_signing_duration: String,
+    /// `[addons]`: render CoreDNS, render kube-proxy, and kube-proxy's `mode`.
+    pub coredns: bool,
+    pub kube_proxy: bool,
+    pub kube_proxy_mode: &'static str,
     /// The minor version of `kubernetes_version` (API versions and etcd follow it).
     pub kubernetes_minor: u32,
 }
@@ -159,6 +163,9 @@ impl ClusterValues {
             encryption_at_rest: spec.security.encryption_at_rest,
             node_self_delete: spec.security.node_self_delete,
             kubelet_signing_duration: spec.security.kubelet_signing_duration.text.clone(),
+            coredns: spec.addons.coredns,
+            kube_proxy: spec.addons.kube_proxy,
+            kube_proxy_mode: spec.addons.kube_proxy_mode.name(),
             kubernetes_minor: cluster.kubernetes_version.minor,
         }
     }

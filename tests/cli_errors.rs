@@ -407,6 +407,30 @@ const CASES: &[Case] = &[
         ..CASE
     },
     Case {
+        name: "addon_key_in_the_wrong_table",
+        spec: Spec::Edits(&[(
+            "kubernetes_version = \"v1.34.2\"\n",
+            "kubernetes_version = \"v1.34.2\"\ncoredns = true\n",
+        )]),
+        stderr: &[
+            "error: bad.toml:9: cluster.coredns: unknown key `coredns` in [cluster]",
+            "  hint: `coredns` belongs in the [addons] table: write it under [addons]",
+        ],
+        ..CASE
+    },
+    Case {
+        name: "unknown_kube_proxy_mode",
+        spec: Spec::Edits(&[(
+            "[[node_pools]]\n",
+            "[addons]\nkube_proxy = true\nkube_proxy_mode = \"userspace\"\n\n[[node_pools]]\n",
+        )]),
+        stderr: &[
+            "error: bad.toml:37: addons.kube_proxy_mode: \"userspace\" is not a kube-proxy mode",
+            "  hint: use one of iptables, nftables, ipvs",
+        ],
+        ..CASE
+    },
+    Case {
         name: "node_self_delete_without_node_restriction",
         spec: Spec::Edits(&[(
             "[security]\n",

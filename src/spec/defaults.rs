@@ -6,7 +6,7 @@
 
 use crate::derive::keys::Algorithm;
 
-use super::{Format, TokenUsage};
+use super::{Format, ProxyMode, TokenUsage};
 
 /// The only spec version this release reads.
 pub const SPEC_VERSION: i64 = 1;
@@ -57,6 +57,13 @@ pub const DEFAULT_KUBELET_SIGNING_DURATION: &str = "72h";
 pub const DEFAULT_ENCRYPTION_AT_REST: bool = true;
 /// `security.node_self_delete`: off in version 1, where it is an explicit opt-in.
 pub const DEFAULT_NODE_SELF_DELETE: bool = false;
+
+/// `addons.coredns`, `addons.kube_proxy`: off in version 1, where each is an explicit
+/// opt-in.
+pub const DEFAULT_COREDNS: bool = false;
+pub const DEFAULT_KUBE_PROXY: bool = false;
+/// `addons.kube_proxy_mode` (kube-proxy's own default on Linux).
+pub const DEFAULT_KUBE_PROXY_MODE: ProxyMode = ProxyMode::Iptables;
 
 /// More etcd members than this slow every write and buy no useful fault tolerance.
 pub const MAX_CONTROLLERS: usize = 7;

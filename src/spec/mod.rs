@@ -68,8 +68,33 @@ pub struct Spec {
     pub pki: Pki,
     pub bootstrap_token: BootstrapToken,
     pub security: Security,
+    pub addons: Addons,
     pub node_pools: Vec<NodePool>,
 }
+
+/// `[addons]`: the cluster add-ons kubeseed renders as manifests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Addons {
+    /// CoreDNS at the kubelet's `clusterDNS` address (kubeadm's `kube-dns` Service).
+    pub coredns: bool,
+    /// kube-proxy as a DaemonSet; off for CNIs that replace it (Cilium).
+    pub kube_proxy: bool,
+    pub kube_proxy_mode: ProxyMode,
+}
+
+/// `addons.kube_proxy_mode`: KubeProxyConfiguration's `mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProxyMode {
+    Iptables,
+    Nftables,
+    Ipvs,
+}
+
+crate::names::spec_names!(ProxyMode {
+    Iptables => "iptables",
+    Nftables => "nftables",
+    Ipvs => "ipvs",
+});
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cluster {

@@ -19,7 +19,16 @@ pub(super) struct RawSpec {
     pub(super) pki: Option<S<RawPki>>,
     pub(super) bootstrap_token: Option<S<RawBootstrapToken>>,
     pub(super) security: Option<S<RawSecurity>>,
+    pub(super) addons: Option<RawAddons>,
     pub(super) node_pools: Option<S<Vec<S<RawNodePool>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawAddons {
+    pub(super) coredns: Option<bool>,
+    pub(super) kube_proxy: Option<bool>,
+    pub(super) kube_proxy_mode: Option<S<String>>,
 }
 
 #[derive(Deserialize)]

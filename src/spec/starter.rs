@@ -74,12 +74,18 @@ not_before = {not_before}   # the start of every validity window
 # encryption_at_rest = {DEFAULT_ENCRYPTION_AT_REST}
 # node_self_delete = {DEFAULT_NODE_SELF_DELETE}           # true: a kubelet may delete its own Node
 
+[addons]                               # cluster add-ons, rendered under manifests/
+# coredns = {DEFAULT_COREDNS}                      # true: CoreDNS at the kubelet's clusterDNS address
+# kube_proxy = {DEFAULT_KUBE_PROXY}                   # true: kube-proxy (leave false for a CNI that replaces it)
+# kube_proxy_mode = "{kube_proxy_mode}"         # iptables | nftables | ipvs
+
 # Worker pools: every node of a pool gets the same bundle.
 [[node_pools]]
 name = "workers"
 # formats = {formats}
 "#,
         description = quote(DEFAULT_TOKEN_DESCRIPTION),
+        kube_proxy_mode = DEFAULT_KUBE_PROXY_MODE.name(),
     )
 }
 

@@ -17,6 +17,7 @@ use crate::spec::raw::{RawSpec, S};
 use crate::spec::syntax::a;
 use crate::spec::{sort_by_line, Spec, SpecErrors, SpecProblem};
 
+mod addons;
 mod cluster;
 mod nodes;
 mod pki;
@@ -52,6 +53,9 @@ struct NameUse {
     /// An invalid name is already reported; a clash on it as well would be noise.
     valid: bool,
 }
+
+/// The keys of `[addons]`, which users may well write into `[cluster]`.
+const ADDON_KEYS: [&str; 3] = ["coredns", "kube_proxy", "kube_proxy_mode"];
 
 impl<'a> Check<'a> {
     fn line(&self, at: &Span) -> usize {
@@ -205,6 +209,10 @@ impl<'a> Check<'a> {
             };
             let (name, tail) = rest.split_once('`').unwrap_or((rest, ""));
             let hint = match tail.strip_prefix(", expected ") {
+                // An add-on key anywhere else: say where it goes.
+                _ if ADDON_KEYS.contains(&name) => {
+                    format!("`{name}` belongs in the [addons] table: write it under [addons]")
+                }
                 Some(expected) => format!("expected {expected}"),
                 None => "this table takes no keys".to_string(),
             };
@@ -282,12 +290,14 @@ impl<'a> Check<'a> {
         let (pki, not_before) = self.pki(raw.pki, &controller_names);
         let bootstrap_token = self.bootstrap_token(raw.bootstrap_token, not_before);
         let security = self.security(raw.security);
+        let addons = self.addons(raw.addons);
         Some(Spec {
             cluster: cluster?,
             controllers,
             pki: pki?,
             bootstrap_token: bootstrap_token?,
             security: security?,
+            addons: addons?,
             node_pools,
         })
     }
