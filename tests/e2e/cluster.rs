@@ -47,7 +47,8 @@ pub fn rfc3339(t: time::OffsetDateTime) -> String {
 /// The test spec: `n` controllers; with one, `api_server` is its address (kube-apiserver
 /// listens on the URL's port), with three a name every host resolves to all of them (the
 /// load-balancer case). Certificates start an hour ago so they are valid now. Variants
-/// ([`Cluster::render_variant`]) add a key under `[pki.generations]` or `[security]`.
+/// ([`Cluster::render_variant`]) add a key under `[pki.generations]`, `[security]` or
+/// `[addons]`.
 pub fn spec(version: &str, n: usize) -> String {
     let now = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -69,6 +70,7 @@ pub fn spec(version: &str, n: usize) -> String {
         .token(&format!("expires = \"{}\"", rfc3339(expires)))
         .security(&format!("kubelet_signing_duration = \"{SIGNING_HOURS}h\""))
         .pool("workers")
+        .table("[addons]\ncoredns = true\nkube_proxy = true")
         .build()
 }
 
