@@ -178,7 +178,13 @@ pub const TEMPLATES: &[TemplateInfo] = &[
     template!(
         "config/10-kubeseed.conf",
         renders: "`config/10-kubeseed.conf`",
-        variables: &[],
+        variables: &["node_args"],
+        sometimes: &[],
+    ),
+    template!(
+        "config/20-kubeseed-node.conf",
+        renders: "`config/nodes/<node>/20-kubeseed-node.conf` (for a controller or node pool with `labels` or `taints`)",
+        variables: &["node", "labels", "taints"],
         sometimes: &[],
     ),
     template!(

@@ -900,3 +900,98 @@ fn validators_accept_the_systemd_activation_of_a_drop_in() {
         serde_json::json!({"units": [{"name": "kubelet.service", "enabled": true}]})
     );
 }
+
+/// `labels` and `taints` of a controller or a pool reach that bundle's kubelet, in every
+/// format, through its own drop-in; a bundle without them gets none, and the shared drop-in
+/// passes `$KUBELET_NODE_ARGS` only when some bundle has one.
+#[test]
+fn labels_and_taints_reach_only_their_own_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = common::Spec::new("lt")
+        .controllers(1)
+        .table(
+            "[[node_pools]]\nname = \"gpu\"\n\
+             labels = { \"example.com/gpu\" = \"a100\", \"node.kubernetes.io/pool\" = \"gpu\" }\n\
+             taints = [\"example.com/gpu=true:NoSchedule\", \"spot:NoExecute\"]\n\
+             [[node_pools]]\nname = \"plain\"",
+        )
+        .build()
+        .replace(
+            "[[controllers]]\nname = \"cp-0\"\n",
+            "[[controllers]]\nname = \"cp-0\"\ntaints = [\"node-role.kubernetes.io/control-plane:NoSchedule\"]\n",
+        );
+    assert!(text.contains("control-plane:NoSchedule"), "{text}");
+    let out = common::render_in(dir.path(), &text, &"5e".repeat(32));
+    let ex = Example {
+        name: "labelled",
+        out,
+        spec: kubeseed::spec::parse("cluster.toml", &text).unwrap().spec,
+    };
+    let host = "/etc/systemd/system/kubelet.service.d/20-kubeseed-node.conf";
+    let args = |node: &str| -> Option<String> {
+        let tree = decoded(&ex, node, &Format::ALL.map(|(f, _)| f));
+        let (bytes, mode) = tree.get(host)?;
+        assert_eq!(*mode, 0o644);
+        assert_eq!(
+            bytes,
+            &fs::read(
+                ex.out
+                    .join(format!("config/nodes/{node}/20-kubeseed-node.conf"))
+            )
+            .unwrap()
+        );
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let line = text.lines().find(|l| l.starts_with("Environment="))?;
+        Some(line.to_string())
+    };
+    assert_eq!(
+        args("gpu").as_deref(),
+        Some("Environment=\"KUBELET_NODE_ARGS=--node-labels=example.com/gpu=a100,node.kubernetes.io/pool=gpu --register-with-taints=example.com/gpu=true:NoSchedule,spot:NoExecute\"")
+    );
+    assert_eq!(
+        args("cp-0").as_deref(),
+        Some("Environment=\"KUBELET_NODE_ARGS=--register-with-taints=node-role.kubernetes.io/control-plane:NoSchedule\"")
+    );
+    assert_eq!(args("plain"), None);
+    assert!(!ex.out.join("config/nodes/plain").exists());
+    let shared = fs::read_to_string(ex.out.join("config/10-kubeseed.conf")).unwrap();
+    assert!(
+        shared.contains(" $KUBELET_NODE_ARGS $KUBELET_EXTRA_ARGS\n"),
+        "{shared}"
+    );
+
+    // The validators accept the bundle that carries one.
+    let file = ex.out.join("nodes/gpu/cloud-config.yaml");
+    let r = run(cloud_init().arg("schema").arg("--config-file").arg(&file));
+    assert!(
+        r.status.success() && r.stdout.contains("Valid cloud-config"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    let r = run(Command::new(ignition_validate()).arg(ex.out.join("nodes/gpu/ignition.json")));
+    assert!(
+        r.status.success() && r.stdout.is_empty() && r.stderr.is_empty(),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+
+    // And verify reads the drop-in back from the bundles: a tampered copy is reported.
+    let rootfs_copy = ex
+        .out
+        .join("nodes/gpu/rootfs")
+        .join(host.trim_start_matches('/'));
+    fs::set_permissions(&rootfs_copy, fs::Permissions::from_mode(0o644)).unwrap();
+    let tampered = fs::read_to_string(&rootfs_copy)
+        .unwrap()
+        .replace("spot:NoExecute", "spot:NoSchedule");
+    fs::write(&rootfs_copy, tampered).unwrap();
+    let v = common::kubeseed(["verify".as_ref(), ex.out.as_os_str()], &[]);
+    assert!(!v.status.success(), "verify accepted a tampered drop-in");
+    let said = format!("{}{}", v.stdout, v.stderr);
+    assert!(
+        said.contains("nodes/gpu/rootfs/etc/systemd/system/kubelet.service.d/20-kubeseed-node.conf: differs from config/nodes/gpu/20-kubeseed-node.conf"),
+        "{said}"
+    );
+}

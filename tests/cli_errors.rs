@@ -431,6 +431,32 @@ const CASES: &[Case] = &[
         ..CASE
     },
     Case {
+        name: "a_label_the_kubelet_may_not_set",
+        spec: Spec::Edits(&[(
+            "name = \"workers\"\n",
+            "name = \"workers\"\nlabels = { \"node-role.kubernetes.io/worker\" = \"\" }\n",
+        )]),
+        stderr: &[
+            "error: bad.toml:37: node_pools[0].labels.\"node-role.kubernetes.io/worker\": a kubelet may not set the label \"node-role.kubernetes.io/worker\" on its own Node: NodeRestriction refuses it and the kubelet will not start with it",
+            "  hint: label the Node with kubectl after it joins (kubectl label node <name> node-role.kubernetes.io/worker=), or use a label outside kubernetes.io and k8s.io, or under node.kubernetes.io/ or kubelet.kubernetes.io/",
+        ],
+        ..CASE
+    },
+    Case {
+        name: "a_malformed_taint_and_an_unknown_effect",
+        spec: Spec::Edits(&[(
+            "name = \"cp-1\"\n",
+            "name = \"cp-1\"\ntaints = [\"dedicated=db\", \"dedicated=db:NoSchedul\"]\n",
+        )]),
+        stderr: &[
+            "error: bad.toml:16: controllers[1].taints[0]: \"dedicated=db\" is not a taint: it has no \":Effect\"",
+            "  hint: write key[=value]:Effect with Effect one of NoSchedule, PreferNoSchedule, NoExecute, e.g. dedicated=gpu:NoSchedule",
+            "error: bad.toml:16: controllers[1].taints[1]: \"dedicated=db:NoSchedul\" is not a taint: \"NoSchedul\" is not a taint effect",
+            "  hint: write key[=value]:Effect with Effect one of NoSchedule, PreferNoSchedule, NoExecute, e.g. dedicated=gpu:NoSchedule",
+        ],
+        ..CASE
+    },
+    Case {
         name: "node_self_delete_without_node_restriction",
         spec: Spec::Edits(&[(
             "[security]\n",

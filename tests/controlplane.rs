@@ -697,6 +697,45 @@ fn systemd_accepts_the_kubelet_drop_in() {
         "systemd-analyze verify: {said}"
     );
 
+    // With a labelled, tainted pool: its own drop-in beside the shared one, which now
+    // passes $KUBELET_NODE_ARGS.
+    let labelled = Workspace::new(&format!(
+        "{}\n[[node_pools]]\nname = \"gpu\"\nlabels = {{ \"example.com/gpu\" = \"a100\" }}\ntaints = [\"example.com/gpu=true:NoSchedule\"]\n",
+        fixture("v1.34.2", "")
+    ));
+    labelled.render(&[]);
+    let shared = labelled.read("config/10-kubeseed.conf");
+    assert!(shared.contains("$KUBELET_NODE_ARGS"), "{shared}");
+    assert!(!text.contains("$KUBELET_NODE_ARGS"), "{text}");
+    fs::write(
+        dropins.join("10-kubeseed.conf"),
+        shared.replace("/usr/bin/kubelet", &kubelet.display().to_string()),
+    )
+    .unwrap();
+    fs::write(
+        dropins.join("20-kubeseed-node.conf"),
+        labelled.read("config/nodes/gpu/20-kubeseed-node.conf"),
+    )
+    .unwrap();
+    let out = Command::new(&analyze)
+        .args(["verify", "--man=no"])
+        .arg(units.path().join("kubelet.service"))
+        .env("SYSTEMD_UNIT_PATH", format!("{}:", units.path().display()))
+        .env("SYSTEMD_LOG_LEVEL", "info")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "systemd-analyze verify with the node drop-in: {said}"
+    );
+    fs::remove_file(dropins.join("20-kubeseed-node.conf")).unwrap();
+
     // The check is real: an unknown key in the drop-in is reported.
     fs::write(
         dropins.join("10-kubeseed.conf"),

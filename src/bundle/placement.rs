@@ -31,7 +31,8 @@ pub use crate::identity::Who;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
     /// `/`-separated components, each literal or a placeholder: `{controller}` matches a
-    /// controller's name, `{file}` any one component, and `{rest}` (last only) one or more.
+    /// controller's name, `{node}` a controller's or node pool's (the file goes to that
+    /// bundle only), `{file}` any one component, and `{rest}` (last only) one or more.
     pub source: Cow<'static, str>,
     /// The on-host path; `{file}` is replaced by what the pattern's `{file}` matched.
     pub host: Cow<'static, str>,
@@ -90,6 +91,12 @@ pub static OTHER_FILES: &[Rule] = &[
         "/etc/systemd/system/kubelet.service.d/10-kubeseed.conf",
         Who::AllNodes,
     ),
+    // One controller's or node pool's labels and taints: only on its own nodes.
+    to(
+        "config/nodes/{node}/20-kubeseed-node.conf",
+        "/etc/systemd/system/kubelet.service.d/20-kubeseed-node.conf",
+        Who::AllNodes,
+    ),
     // Cluster objects for `kubectl apply`, and the data they are built from.
     to("manifests/{rest}", "", Who::NoNode),
 ];
@@ -116,6 +123,8 @@ pub struct Placement<'a> {
     pub rule: &'static Rule,
     /// What `{controller}` matched, if the pattern has it.
     pub controller: Option<&'a str>,
+    /// What `{node}` matched, if the pattern has it.
+    pub node: Option<&'a str>,
     /// The on-host path (empty for [`Who::NoNode`]).
     pub host: Option<String>,
 }
@@ -145,6 +154,7 @@ pub fn source_of(host: &str, node: &str) -> Option<String> {
             Some(
                 rule.source
                     .replace("{controller}", node)
+                    .replace("{node}", node)
                     .replace("{file}", file),
             )
         })
@@ -152,6 +162,7 @@ pub fn source_of(host: &str, node: &str) -> Option<String> {
 
 fn matches<'a>(rule: &'static Rule, path: &'a str) -> Option<Placement<'a>> {
     let mut controller = None;
+    let mut node = None;
     let mut file = None;
     let mut parts = path.split('/');
     for pattern in rule.source.split('/') {
@@ -164,6 +175,7 @@ fn matches<'a>(rule: &'static Rule, path: &'a str) -> Option<Placement<'a>> {
         let part = parts.next()?;
         match pattern {
             "{controller}" => controller = Some(part),
+            "{node}" => node = Some(part),
             "{file}" => file = Some(part),
             literal if literal == part => {}
             _ => return None,
@@ -179,6 +191,7 @@ fn matches<'a>(rule: &'static Rule, path: &'a str) -> Option<Placement<'a>> {
     Some(Placement {
         rule,
         controller,
+        node,
         host,
     })
 }
@@ -194,15 +207,16 @@ pub struct Node {
 /// The host files of every controller and every node pool, in spec order, each node's sorted
 /// by host path.
 pub fn host_files(model: &Model, rendered: &FileSet) -> Vec<Node> {
-    let pick = |controller: Option<&str>| -> Vec<HostFile> {
+    // `name`: the bundle's; `controller`: whether it is a controller's.
+    let pick = |name: &str, controller: bool| -> Vec<HostFile> {
         let mut files: Vec<HostFile> = rendered
             .iter()
             .filter_map(|(path, file)| {
                 let p = place(path)?;
-                let wanted = match (p.rule.who, controller) {
-                    (Who::AllNodes, _) => true,
-                    (Who::Controllers, Some(name)) => p.controller.is_none_or(|c| c == name),
-                    (Who::Controllers, None) | (Who::NoNode, _) => false,
+                let wanted = match p.rule.who {
+                    Who::AllNodes => p.node.is_none_or(|n| n == name),
+                    Who::Controllers => controller && p.controller.is_none_or(|c| c == name),
+                    Who::NoNode => false,
                 };
                 Some(HostFile {
                     path: p.host.filter(|_| wanted)?,
@@ -222,12 +236,12 @@ pub fn host_files(model: &Model, rendered: &FileSet) -> Vec<Node> {
     let controllers = model.controllers.iter().map(|c| Node {
         name: c.name.clone(),
         formats: c.formats.clone(),
-        files: pick(Some(&c.name)),
+        files: pick(&c.name, true),
     });
     let pools = model.node_pools.iter().map(|p| Node {
         name: p.name.clone(),
         formats: p.formats.clone(),
-        files: pick(None),
+        files: pick(&p.name, false),
     });
     controllers.chain(pools).collect()
 }
@@ -466,6 +480,15 @@ mod tests {
         let p = place("pki/etcd/cp-7/peer.key").unwrap();
         assert_eq!(p.controller, Some("cp-7"));
         assert_eq!(p.host.as_deref(), Some("/etc/kubernetes/pki/etcd/peer.key"));
+        let p = place("config/nodes/gpu/20-kubeseed-node.conf").unwrap();
+        assert_eq!(
+            (p.node, p.controller, p.rule.who),
+            (Some("gpu"), None, Who::AllNodes)
+        );
+        assert_eq!(
+            p.host.as_deref(),
+            Some("/etc/systemd/system/kubelet.service.d/20-kubeseed-node.conf")
+        );
         // Off-node on purpose, at any depth under manifests/.
         for m in ["manifests/a.yaml", "manifests/data/b.yaml"] {
             let p = place(m).unwrap();
@@ -511,6 +534,14 @@ mod tests {
             source("/var/lib/kubelet/config.yaml", "workers").as_deref(),
             Some("config/kubelet-config.yaml")
         );
+        assert_eq!(
+            source(
+                "/etc/systemd/system/kubelet.service.d/20-kubeseed-node.conf",
+                "workers"
+            )
+            .as_deref(),
+            Some("config/nodes/workers/20-kubeseed-node.conf")
+        );
         for none in [
             "/etc/kubernetes/manifests/a/b.yaml",
             "/etc/kubernetes/manifests/",
@@ -525,6 +556,7 @@ mod tests {
             let example = rule
                 .source
                 .replace("{controller}", "cp-0")
+                .replace("{node}", "cp-0")
                 .replace("{file}", "f.yaml");
             let host = place(&example).and_then(|p| p.host).unwrap();
             assert_eq!(

@@ -12,6 +12,14 @@ use crate::templates::registered;
 /// The KubeletConfiguration, a file of its own and the `kubelet-config` data.
 pub const KUBELET_CONFIG: &str = registered("config/kubelet-config.yaml");
 pub const KUBELET_DROP_IN: &str = registered("config/10-kubeseed.conf");
+/// One bundle's labels and taints, for a controller or node pool that has any.
+pub const NODE_DROP_IN: &str = registered("config/20-kubeseed-node.conf");
+
+/// Where the drop-in of bundle `node` is written (`bundle/placement.rs` puts it on that
+/// bundle's nodes only).
+pub fn node_drop_in_path(node: &str) -> String {
+    format!("config/nodes/{node}/20-kubeseed-node.conf")
+}
 
 /// The KubeletConfiguration's text: the kubelet family writes it, and the `kubelet-config`
 /// ConfigMap carries it byte for byte.
@@ -27,11 +35,36 @@ pub fn configuration(model: &Model, templates: &Templates) -> Result<String, Ren
     )
 }
 
-/// Renders `config/kubelet-config.yaml` (the `configuration`) and `config/10-kubeseed.conf`.
-pub fn render(configuration: &str, templates: &Templates) -> Result<FileSet, RenderError> {
+/// Renders `config/kubelet-config.yaml` (the `configuration`), `config/10-kubeseed.conf`
+/// and, for each controller and node pool with labels or taints, its own drop-in.
+pub fn render(
+    model: &Model,
+    configuration: &str,
+    templates: &Templates,
+) -> Result<FileSet, RenderError> {
     let mut files = FileSet::new();
     files.insert(KUBELET_CONFIG, File::public(Kind::Config, configuration))?;
-    let drop_in = templates.render(KUBELET_DROP_IN, context! {})?;
+    let nodes = model
+        .controllers
+        .iter()
+        .map(|c| (&c.name, &c.kubelet))
+        .chain(model.node_pools.iter().map(|p| (&p.name, &p.kubelet)))
+        .filter(|(_, k)| !k.labels.is_empty() || !k.taints.is_empty());
+    let mut node_args = false;
+    for (node, kubelet) in nodes {
+        let labels: Vec<String> = kubelet
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let text = templates.render(
+            NODE_DROP_IN,
+            context! { node => node, labels => labels, taints => kubelet.taints },
+        )?;
+        files.insert(&node_drop_in_path(node), File::public(Kind::Config, text))?;
+        node_args = true;
+    }
+    let drop_in = templates.render(KUBELET_DROP_IN, context! { node_args => node_args })?;
     files.insert(KUBELET_DROP_IN, File::public(Kind::Config, drop_in))?;
     Ok(files)
 }

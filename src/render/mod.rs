@@ -43,6 +43,6 @@ pub fn render(
         &kubelet_config,
         templates,
     )?)?;
-    files.extend(kubelet::render(&kubelet_config, templates)?)?;
+    files.extend(kubelet::render(model, &kubelet_config, templates)?)?;
     Ok(files)
 }

@@ -178,6 +178,17 @@ pub struct Controller {
     pub dns_names: Vec<String>,
     /// Bundles to render for this node, in [`Format::ALL`] order, no duplicates.
     pub formats: Vec<Format>,
+    pub kubelet: NodeKubelet,
+}
+
+/// What one bundle's kubelet registers its Node with (`labels`, `taints` of a controller or
+/// a node pool).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeKubelet {
+    /// `--node-labels`: only labels NodeRestriction lets a kubelet set.
+    pub labels: BTreeMap<String, String>,
+    /// `--register-with-taints`: `key[=value]:Effect`, as written, in spec order.
+    pub taints: Vec<String>,
 }
 
 /// A node bundle format (`formats = [...]`).
@@ -299,6 +310,7 @@ pub struct NodePool {
     pub name: String,
     /// In [`Format::ALL`] order, no duplicates.
     pub formats: Vec<Format>,
+    pub kubelet: NodeKubelet,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -468,6 +480,7 @@ mod tests {
                 address: "10.0.0.10".parse().unwrap(),
                 dns_names: vec!["cp-0.demo.example.com".into()],
                 formats: vec![Format::Rootfs, Format::CloudInit, Format::Ignition],
+                kubelet: NodeKubelet::default(),
             }
         );
         assert_eq!(spec.controllers[1].formats, DEFAULT_FORMATS.to_vec());
@@ -501,7 +514,8 @@ mod tests {
             spec.node_pools,
             vec![NodePool {
                 name: "workers".into(),
-                formats: vec![Format::Rootfs, Format::CloudInit, Format::Ignition]
+                formats: vec![Format::Rootfs, Format::CloudInit, Format::Ignition],
+                kubelet: NodeKubelet::default(),
             }]
         );
     }

@@ -50,7 +50,12 @@ pub(super) struct RawController {
     pub(super) address: Option<S<String>>,
     pub(super) dns_names: Option<Vec<S<String>>>,
     pub(super) formats: Option<S<Vec<S<String>>>>,
+    pub(super) labels: Option<RawLabels>,
+    pub(super) taints: Option<Vec<S<String>>>,
 }
+
+/// `labels = { key = "value" }`, each key and value with its span.
+pub(super) type RawLabels = BTreeMap<S<String>, S<String>>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table")]
@@ -103,4 +108,6 @@ pub(super) struct RawSecurity {
 pub(super) struct RawNodePool {
     pub(super) name: Option<S<String>>,
     pub(super) formats: Option<S<Vec<S<String>>>>,
+    pub(super) labels: Option<RawLabels>,
+    pub(super) taints: Option<Vec<S<String>>>,
 }

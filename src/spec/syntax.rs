@@ -142,6 +142,117 @@ pub(super) fn label_problem(name: &str) -> Option<(String, String)> {
     Some((reason, hint))
 }
 
+/// Why `name` is not a Kubernetes qualified name's name part or a label value
+/// (`[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`, at most 63), as a reason.
+fn qualified_part_problem(name: &str) -> Option<String> {
+    if name.len() > 63 {
+        Some("longer than 63 characters".to_string())
+    } else if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        Some(format!("has the character '{c}'"))
+    } else if !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !name.ends_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        Some("does not start and end with a letter or digit".to_string())
+    } else {
+        None
+    }
+}
+
+const LABEL_KEY_HINT: &str = "write [prefix/]name: an optional DNS subdomain and \"/\", then 1 to 63 characters from A-Z, a-z, 0-9, \"-\", \"_\" and \".\", starting and ending with a letter or digit, e.g. example.com/gpu";
+
+/// Why `key` is not a label (or taint) key, as (reason, hint).
+pub(super) fn label_key_problem(key: &str) -> Option<(String, String)> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    let reason = if name.is_empty() {
+        Some("its name is empty".to_string())
+    } else if let Some(p) = prefix.and_then(|p| dns_name_problem(p, false)) {
+        Some(format!("its prefix is not a DNS subdomain: {}", p.0))
+    } else {
+        qualified_part_problem(name).map(|r| format!("its name {r}"))
+    };
+    reason.map(|r| (r, LABEL_KEY_HINT.to_string()))
+}
+
+/// Why `value` is not a label (or taint) value (empty, or a qualified name part), as
+/// (reason, hint).
+pub(super) fn label_value_problem(value: &str) -> Option<(String, String)> {
+    if value.is_empty() {
+        return None;
+    }
+    qualified_part_problem(value).map(|r| {
+        (
+            format!("the value {r}"),
+            "write at most 63 characters from A-Z, a-z, 0-9, \"-\", \"_\" and \".\", starting and ending with a letter or digit, or an empty value".to_string(),
+        )
+    })
+}
+
+/// The labels a kubelet may give its own Node under the `kubernetes.io` and `k8s.io`
+/// namespaces (k8s.io/kubelet `IsKubeletLabel`); NodeRestriction refuses every other label
+/// there, and the kubelet refuses to start with one in `--node-labels`.
+const KUBELET_LABELS: [&str; 11] = [
+    "kubernetes.io/hostname",
+    "topology.kubernetes.io/zone",
+    "topology.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone",
+    "failure-domain.beta.kubernetes.io/region",
+    "beta.kubernetes.io/instance-type",
+    "node.kubernetes.io/instance-type",
+    "kubernetes.io/os",
+    "kubernetes.io/arch",
+    "beta.kubernetes.io/os",
+    "beta.kubernetes.io/arch",
+];
+const KUBELET_LABEL_NAMESPACES: [&str; 2] = ["kubelet.kubernetes.io", "node.kubernetes.io"];
+
+/// Whether a kubelet may set label `key` on its own Node (`--node-labels`): anything
+/// outside the `kubernetes.io` and `k8s.io` namespaces except `node-restriction.kubernetes.io`,
+/// and inside them only the kubelet's own labels and namespaces.
+pub(super) fn kubelet_may_set_label(key: &str) -> bool {
+    let Some((namespace, _)) = key.split_once('/') else {
+        return true;
+    };
+    let within = |ns: &str| namespace == ns || namespace.ends_with(&format!(".{ns}"));
+    if within("node-restriction.kubernetes.io") {
+        return false;
+    }
+    if !within("kubernetes.io") && !within("k8s.io") {
+        return true;
+    }
+    KUBELET_LABELS.contains(&key) || KUBELET_LABEL_NAMESPACES.iter().any(|ns| within(ns))
+}
+
+/// The effects a taint may have.
+pub(super) const TAINT_EFFECTS: [&str; 3] = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
+
+/// Why `taint` is not `key[=value]:Effect` (the kubelet's `--register-with-taints` syntax),
+/// as (reason, hint).
+pub(super) fn taint_problem(taint: &str) -> Option<(String, String)> {
+    let hint = || {
+        format!(
+            "write key[=value]:Effect with Effect one of {}, e.g. dedicated=gpu:NoSchedule",
+            TAINT_EFFECTS.join(", ")
+        )
+    };
+    let Some((key_value, effect)) = taint.rsplit_once(':') else {
+        return Some(("it has no \":Effect\"".to_string(), hint()));
+    };
+    if !TAINT_EFFECTS.contains(&effect) {
+        return Some((format!("\"{effect}\" is not a taint effect"), hint()));
+    }
+    let (key, value) = key_value.split_once('=').unwrap_or((key_value, ""));
+    if let Some((reason, hint)) = label_key_problem(key) {
+        return Some((format!("the key \"{key}\": {reason}"), hint));
+    }
+    label_value_problem(value)
+}
+
 /// kube-apiserver's pattern for `auth-extra-groups` entries:
 /// `\Asystem:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]\z`.
 pub(super) fn is_bootstrap_group(group: &str) -> bool {

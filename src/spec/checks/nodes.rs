@@ -1,13 +1,17 @@
 //! Checks of `[[controllers]]` and `[[node_pools]]`: names (one namespace for both),
-//! addresses, formats.
+//! addresses, formats, the labels and taints their kubelets register with.
 
 use std::net::IpAddr;
 use std::str::FromStr;
 
 use crate::spec::defaults::{DEFAULT_FORMATS, MAX_CONTROLLERS};
-use crate::spec::raw::{RawController, RawNodePool, S};
-use crate::spec::syntax::{dns_name_problem, label_problem};
-use crate::spec::{Controller, Format, NodePool};
+use crate::spec::locate::join_key;
+use crate::spec::raw::{RawController, RawLabels, RawNodePool, S};
+use crate::spec::syntax::{
+    dns_name_problem, kubelet_may_set_label, label_key_problem, label_problem, label_value_problem,
+    taint_problem,
+};
+use crate::spec::{Controller, Format, NodeKubelet, NodePool};
 
 use super::{Check, NameUse, NamedList, Span};
 
@@ -106,13 +110,17 @@ impl Check<'_> {
             }
 
             let formats = self.formats(raw.formats, &owner);
+            let kubelet = self.node_kubelet(raw.labels, raw.taints, &owner);
 
-            if let (Some(name), Some(address), Some(formats)) = (name, address, formats) {
+            if let (Some(name), Some(address), Some(formats), Some(kubelet)) =
+                (name, address, formats, kubelet)
+            {
                 out.push(Controller {
                     name,
                     address,
                     dns_names,
                     formats,
+                    kubelet,
                 });
             }
         }
@@ -143,8 +151,13 @@ impl Check<'_> {
                 )
                 .and_then(|name| self.node_name(name, &owner, names));
             let formats = self.formats(raw.formats, &owner);
-            if let (Some(name), Some(formats)) = (name, formats) {
-                out.push(NodePool { name, formats });
+            let kubelet = self.node_kubelet(raw.labels, raw.taints, &owner);
+            if let (Some(name), Some(formats), Some(kubelet)) = (name, formats, kubelet) {
+                out.push(NodePool {
+                    name,
+                    formats,
+                    kubelet,
+                });
             }
         }
         out
@@ -236,6 +249,91 @@ impl Check<'_> {
         Some(ip)
     }
 
+    /// `labels` and `taints` of a controller or node pool: valid syntax, labels a kubelet may
+    /// set on its own Node (it refuses to start with any other), no taint listed twice.
+    fn node_kubelet(
+        &mut self,
+        labels: Option<RawLabels>,
+        taints: Option<Vec<S<String>>>,
+        owner: &str,
+    ) -> Option<NodeKubelet> {
+        let mut ok = true;
+        let mut out = NodeKubelet::default();
+        for (key, value) in labels.unwrap_or_default() {
+            let path = join_key(&format!("{owner}.labels"), key.get_ref());
+            let problem = label_key_problem(key.get_ref())
+                .map(|(reason, hint)| (key.span(), format!("\"{}\" is not a label key: {reason}", key.get_ref()), hint))
+                .or_else(|| {
+                    label_value_problem(value.get_ref()).map(|(reason, hint)| {
+                        (value.span(), format!("\"{}\" is not a label value: {reason}", value.get_ref()), hint)
+                    })
+                })
+                .or_else(|| {
+                    (!kubelet_may_set_label(key.get_ref())).then(|| {
+                        (
+                            key.span(),
+                            format!(
+                                "a kubelet may not set the label \"{}\" on its own Node: NodeRestriction refuses it and the kubelet will not start with it",
+                                key.get_ref()
+                            ),
+                            format!(
+                                "label the Node with kubectl after it joins (kubectl label node <name> {}={}), or use a label outside kubernetes.io and k8s.io, or under node.kubernetes.io/ or kubelet.kubernetes.io/",
+                                key.get_ref(),
+                                value.get_ref()
+                            ),
+                        )
+                    })
+                });
+            match problem {
+                Some((at, message, hint)) => {
+                    self.err(Some(at), &path, message, Some(hint));
+                    ok = false;
+                }
+                None => {
+                    out.labels.insert(key.into_inner(), value.into_inner());
+                }
+            }
+        }
+        for (i, taint) in taints.unwrap_or_default().into_iter().enumerate() {
+            let path = format!("{owner}.taints[{i}]");
+            let text = taint.get_ref();
+            if let Some((reason, hint)) = taint_problem(text) {
+                self.err(
+                    Some(taint.span()),
+                    &path,
+                    format!("\"{text}\" is not a taint: {reason}"),
+                    Some(hint),
+                );
+                ok = false;
+                continue;
+            }
+            // The kubelet keys taints by key and effect: a second one would replace the first.
+            let key_effect = |t: &str| {
+                let (kv, effect) = t.rsplit_once(':').unwrap_or((t, ""));
+                (
+                    kv.split('=').next().unwrap_or(kv).to_string(),
+                    effect.to_string(),
+                )
+            };
+            if let Some(first) = out
+                .taints
+                .iter()
+                .find(|t| key_effect(t) == key_effect(text))
+            {
+                self.err(
+                    Some(taint.span()),
+                    &path,
+                    format!("\"{text}\" has the same key and effect as \"{first}\""),
+                    Some("list each key and effect once".to_string()),
+                );
+                ok = false;
+                continue;
+            }
+            out.taints.push(taint.into_inner());
+        }
+        ok.then_some(out)
+    }
+
     /// `formats`: known names, no duplicates, not empty; absent = all. Sorted into
     /// [`Format::ALL`] order so that reordering the list changes nothing.
     fn formats(&mut self, raw: Option<S<Vec<S<String>>>>, owner: &str) -> Option<Vec<Format>> {
@@ -263,6 +361,151 @@ impl Check<'_> {
 mod tests {
     use crate::spec::test_support::*;
     use crate::spec::*;
+
+    /// The pool's `labels` (line 52) and `taints` (line 53).
+    fn pool(labels: &str, taints: &str) -> String {
+        edit(&[(52, &format!("labels = {{ {labels} }}\ntaints = [{taints}]"))])
+    }
+
+    #[test]
+    fn labels_and_taints() {
+        let spec = parse_ok(&pool(
+            r#""example.com/gpu" = "a100", "node.kubernetes.io/pool" = "", tier = "x.y_z-1", "topology.kubernetes.io/zone" = "a", "kubelet.kubernetes.io/x" = "1", "sub.node.kubernetes.io/y" = "2""#,
+            r#""dedicated=gpu:NoSchedule", "example.com/spot:PreferNoSchedule", "dedicated=gpu:NoExecute""#,
+        ))
+        .spec;
+        let k = &spec.node_pools[0].kubelet;
+        assert_eq!(
+            k.labels.keys().collect::<Vec<_>>(),
+            [
+                "example.com/gpu",
+                "kubelet.kubernetes.io/x",
+                "node.kubernetes.io/pool",
+                "sub.node.kubernetes.io/y",
+                "tier",
+                "topology.kubernetes.io/zone"
+            ]
+        );
+        assert_eq!(k.labels["node.kubernetes.io/pool"], "");
+        assert_eq!(
+            k.taints,
+            [
+                "dedicated=gpu:NoSchedule",
+                "example.com/spot:PreferNoSchedule",
+                "dedicated=gpu:NoExecute"
+            ]
+        );
+        assert_eq!(spec.controllers[0].kubelet, NodeKubelet::default());
+    }
+
+    #[test]
+    fn labels_a_kubelet_may_not_set() {
+        for key in [
+            "node-role.kubernetes.io/worker",
+            "kubernetes.io/role",
+            "k8s.io/x",
+            "example.k8s.io/x",
+            "node-restriction.kubernetes.io/pool",
+            "a.node-restriction.kubernetes.io/pool",
+        ] {
+            let p = only_error(
+                &pool(&format!("\"{key}\" = \"\""), ""),
+                Some(52),
+                &format!("node_pools[0].labels.\"{key}\""),
+                &format!("a kubelet may not set the label \"{key}\" on its own Node: NodeRestriction refuses it and the kubelet will not start with it"),
+            );
+            assert!(
+                hint(&p).starts_with(&format!(
+                    "label the Node with kubectl after it joins (kubectl label node <name> {key}=)"
+                )),
+                "{}",
+                hint(&p)
+            );
+        }
+    }
+
+    #[test]
+    fn bad_labels() {
+        let key_hint = "write [prefix/]name: an optional DNS subdomain and \"/\", then 1 to 63 characters from A-Z, a-z, 0-9, \"-\", \"_\" and \".\", starting and ending with a letter or digit, e.g. example.com/gpu";
+        for (key, reason) in [
+            ("example.com/", "its name is empty"),
+            (
+                "Example.com/x",
+                "its prefix is not a DNS subdomain: it has uppercase letters",
+            ),
+            ("a/b/c", "its name has the character '/'"),
+            (
+                "x.y/-x",
+                "its name does not start and end with a letter or digit",
+            ),
+        ] {
+            let p = only_error(
+                &pool(&format!("\"{key}\" = \"v\""), ""),
+                Some(52),
+                &format!("node_pools[0].labels.\"{key}\""),
+                &format!("\"{key}\" is not a label key: {reason}"),
+            );
+            assert_eq!(hint(&p), key_hint);
+        }
+        only_error(
+            &pool(r#"x = "has space""#, ""),
+            Some(52),
+            "node_pools[0].labels.x",
+            "\"has space\" is not a label value: the value has the character ' '",
+        );
+        only_error(
+            &pool(&format!("x = \"{}\"", "v".repeat(64)), ""),
+            Some(52),
+            "node_pools[0].labels.x",
+            &format!(
+                "\"{}\" is not a label value: the value longer than 63 characters",
+                "v".repeat(64)
+            ),
+        );
+    }
+
+    #[test]
+    fn bad_taints() {
+        let effects = "write key[=value]:Effect with Effect one of NoSchedule, PreferNoSchedule, NoExecute, e.g. dedicated=gpu:NoSchedule";
+        for (taint, reason) in [
+            ("dedicated=gpu", "it has no \":Effect\""),
+            (
+                "dedicated=gpu:NoScheduled",
+                "\"NoScheduled\" is not a taint effect",
+            ),
+            (
+                "dedicated:noschedule",
+                "\"noschedule\" is not a taint effect",
+            ),
+        ] {
+            let p = only_error(
+                &pool("", &format!("\"{taint}\"")),
+                Some(53),
+                "node_pools[0].taints[0]",
+                &format!("\"{taint}\" is not a taint: {reason}"),
+            );
+            assert_eq!(hint(&p), effects);
+        }
+        only_error(
+            &pool("", r#""=x:NoSchedule""#),
+            Some(53),
+            "node_pools[0].taints[0]",
+            "\"=x:NoSchedule\" is not a taint: the key \"\": its name is empty",
+        );
+        only_error(
+            &pool("", r#""k=a b:NoSchedule""#),
+            Some(53),
+            "node_pools[0].taints[0]",
+            "\"k=a b:NoSchedule\" is not a taint: the value has the character ' '",
+        );
+        let p = only_error(
+            &pool("", r#""k=a:NoSchedule", "k=b:NoSchedule""#),
+            Some(53),
+            "node_pools[0].taints[1]",
+            "\"k=b:NoSchedule\" has the same key and effect as \"k=a:NoSchedule\"",
+        );
+        assert_eq!(hint(&p), "list each key and effect once");
+    }
 
     #[test]
     fn controller_count() {
