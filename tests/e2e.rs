@@ -16,6 +16,8 @@
 #[path = "e2e/cluster.rs"]
 mod cluster;
 mod common;
+#[path = "e2e/kubelet.rs"]
+mod kubelet;
 #[path = "e2e/lab.rs"]
 mod lab;
 
@@ -517,6 +519,10 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
     k.run(
         "with node_self_delete the node deletes its own Node and no other",
         || node_self_delete(c, &node_conf, node, other),
+    );
+    k.run(
+        "the real kubelet accepts a labelled, tainted pool's drop-ins; its Node carries them",
+        || kubelet::labelled_kubelet(c),
     );
     k.run("the node may not read kube-system Secrets", || {
         refused(
