@@ -829,7 +829,24 @@ fn kubeadm_join(c: &Cluster, token: &Value, right_pin: bool) -> Result<(), Strin
                 format!("kubeadm did not get to {step:?}:\n{said}")
             })?;
         }
-        Ok(())
+        // What it would write leaves kubeseed's kubelet drop-ins alone (a pool's labels and
+        // taints live in 20-kubeseed-node.conf), and /etc/default/kubelet too.
+        let written: Vec<&str> = said
+            .split("Would write file \"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        expect(
+            written.contains(&"/var/lib/kubelet/kubeadm-flags.env"),
+            || format!("kubeadm would not write kubeadm-flags.env: {written:?}"),
+        )?;
+        expect(
+            written.iter().all(|p| {
+                !p.starts_with("/etc/systemd/system/kubelet.service.d/")
+                    && *p != "/etc/default/kubelet"
+            }),
+            || format!("kubeadm join would overwrite a kubeseed file: {written:?}"),
+        )
     } else {
         expect(
             !out.status.success() && said.contains("none of the public keys"),
