@@ -105,6 +105,8 @@ pub struct ClusterValues {
     /// `security.kubelet_signing_duration` as written (`72h`): kube-controller-manager's
     /// `--cluster-signing-duration`.
     pub kubelet_signing_duration: String,
+    /// Every bundle keeps the kubelet's `staticPodPath` directory (spec version 2).
+    pub static_pod_path: bool,
     /// `[addons]`: render CoreDNS, render kube-proxy, and kube-proxy's `mode`.
     pub coredns: bool,
     pub kube_proxy: bool,
@@ -163,6 +165,7 @@ impl ClusterValues {
             encryption_at_rest: spec.security.encryption_at_rest,
             node_self_delete: spec.security.node_self_delete,
             kubelet_signing_duration: spec.security.kubelet_signing_duration.text.clone(),
+            static_pod_path: crate::spec::version_defaults(spec.version).static_pod_path,
             coredns: spec.addons.coredns,
             kube_proxy: spec.addons.kube_proxy,
             kube_proxy_mode: spec.addons.kube_proxy_mode.name(),

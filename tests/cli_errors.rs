@@ -483,7 +483,7 @@ const CASES: &[Case] = &[
         spec: Spec::Edits(&[("version = 1\n", "")]),
         stderr: &[
             "error: bad.toml: version: required key is missing",
-            "  hint: add version = 1 as the first line",
+            "  hint: add version = 2 as the first line",
         ],
         ..CASE
     },

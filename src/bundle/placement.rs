@@ -60,6 +60,12 @@ pub static OTHER_FILES: &[Rule] = &[
         "/etc/kubernetes/bootstrap-kubelet.conf",
         Who::AllNodes,
     ),
+    // Before the static pods' row, which would claim its host path when read backwards.
+    to(
+        "config/static-pod-path.keep",
+        "/etc/kubernetes/manifests/.kubeseed-keep",
+        Who::AllNodes,
+    ),
     // Static pods are 0600 as kubeadm writes them (and the CIS benchmark asks): they name
     // every key path of the control plane.
     Rule {

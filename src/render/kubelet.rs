@@ -15,6 +15,15 @@ pub const KUBELET_DROP_IN: &str = registered("config/10-kubeseed.conf");
 /// One bundle's labels and taints, for a controller or node pool that has any.
 pub const NODE_DROP_IN: &str = registered("config/20-kubeseed-node.conf");
 
+/// From spec version 2, on every node: a hidden file that makes `/etc/kubernetes/manifests`,
+/// the KubeletConfiguration's `staticPodPath`, exist in every bundle format (cloud-init's
+/// `write_files` cannot make an empty directory). The kubelet reads only the files of that
+/// directory whose names do not start with a dot.
+pub const STATIC_POD_PATH_KEEP: &str = "config/static-pod-path.keep";
+const STATIC_POD_PATH_KEEP_TEXT: &str =
+    "# kubeseed: keeps /etc/kubernetes/manifests, the kubelet's staticPodPath, on every\n\
+# node, as kubeadm join creates it. The kubelet ignores files whose names start with \".\".\n";
+
 /// Where the drop-in of bundle `node` is written (`bundle/placement.rs` puts it on that
 /// bundle's nodes only).
 pub fn node_drop_in_path(node: &str) -> String {
@@ -63,6 +72,12 @@ pub fn render(
         )?;
         files.insert(&node_drop_in_path(node), File::public(Kind::Config, text))?;
         node_args = true;
+    }
+    if model.cluster.static_pod_path {
+        files.insert(
+            STATIC_POD_PATH_KEEP,
+            File::public(Kind::Config, STATIC_POD_PATH_KEEP_TEXT),
+        )?;
     }
     let drop_in = templates.render(KUBELET_DROP_IN, context! { node_args => node_args })?;
     files.insert(KUBELET_DROP_IN, File::public(Kind::Config, drop_in))?;

@@ -6,10 +6,52 @@
 
 use crate::derive::keys::Algorithm;
 
-use super::{Format, ProxyMode, TokenUsage};
+use super::{Format, ProxyMode, SpecVersion, TokenUsage};
 
-/// The only spec version this release reads.
-pub const SPEC_VERSION: i64 = 1;
+/// The spec version `kubeseed init` writes; every version from 1 to it is read.
+pub const LATEST_SPEC_VERSION: SpecVersion = SpecVersion::V2;
+
+/// The defaults that differ between spec versions, as kubeadm's config API versions carry
+/// their own. A version's row never changes once released.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VersionDefaults {
+    /// `security.node_self_delete`.
+    pub node_self_delete: bool,
+    /// `addons.coredns`, `addons.kube_proxy`.
+    pub coredns: bool,
+    pub kube_proxy: bool,
+    /// `controllers[].taints` when absent (kubeadm's control-plane taint from version 2).
+    pub controller_taints: &'static [&'static str],
+    /// Every bundle carries the kubelet's `staticPodPath`, `/etc/kubernetes/manifests`,
+    /// as `kubeadm join` creates it (a worker's kubelet otherwise logs its absence forever).
+    pub static_pod_path: bool,
+}
+
+/// kubeadm's taint for control-plane nodes.
+pub const CONTROL_PLANE_TAINT: &str = "node-role.kubernetes.io/control-plane:NoSchedule";
+
+/// The defaults of spec version `v`.
+pub const fn version_defaults(v: SpecVersion) -> VersionDefaults {
+    match v {
+        // Version 1: each of these is an explicit opt-in, so a version 1 spec renders what
+        // it rendered before they existed.
+        SpecVersion::V1 => VersionDefaults {
+            node_self_delete: false,
+            coredns: false,
+            kube_proxy: false,
+            controller_taints: &[],
+            static_pod_path: false,
+        },
+        // Version 2: a cluster that runs (README: "Spec version 2").
+        SpecVersion::V2 => VersionDefaults {
+            node_self_delete: true,
+            coredns: true,
+            kube_proxy: true,
+            controller_taints: &[CONTROL_PLANE_TAINT],
+            static_pod_path: true,
+        },
+    }
+}
 /// `cluster.service_cidr` (kubeadm's default).
 pub const DEFAULT_SERVICE_CIDR: &str = "10.96.0.0/12";
 /// `cluster.pod_cidr` (flannel's and many CNIs' default).
@@ -55,13 +97,7 @@ pub const DEFAULT_VERIFY_KUBELET_SERVING: bool = false;
 /// `security.kubelet_signing_duration` (kube-controller-manager `--cluster-signing-duration`).
 pub const DEFAULT_KUBELET_SIGNING_DURATION: &str = "72h";
 pub const DEFAULT_ENCRYPTION_AT_REST: bool = true;
-/// `security.node_self_delete`: off in version 1, where it is an explicit opt-in.
-pub const DEFAULT_NODE_SELF_DELETE: bool = false;
 
-/// `addons.coredns`, `addons.kube_proxy`: off in version 1, where each is an explicit
-/// opt-in.
-pub const DEFAULT_COREDNS: bool = false;
-pub const DEFAULT_KUBE_PROXY: bool = false;
 /// `addons.kube_proxy_mode` (kube-proxy's own default on Linux).
 pub const DEFAULT_KUBE_PROXY_MODE: ProxyMode = ProxyMode::Iptables;
 

@@ -63,6 +63,7 @@ use raw::RawSpec;
 /// A validated `cluster.toml` with every default applied.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Spec {
+    pub version: SpecVersion,
     pub cluster: Cluster,
     pub controllers: Vec<Controller>,
     pub pki: Pki,
@@ -70,6 +71,28 @@ pub struct Spec {
     pub security: Security,
     pub addons: Addons,
     pub node_pools: Vec<NodePool>,
+}
+
+/// The spec's `version`: which defaults a key left out gets ([`defaults::version_defaults`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SpecVersion {
+    V1,
+    V2,
+}
+
+impl SpecVersion {
+    pub const ALL: [SpecVersion; 2] = [SpecVersion::V1, SpecVersion::V2];
+
+    pub const fn number(self) -> i64 {
+        match self {
+            SpecVersion::V1 => 1,
+            SpecVersion::V2 => 2,
+        }
+    }
+
+    pub fn from_number(n: i64) -> Option<SpecVersion> {
+        Self::ALL.into_iter().find(|v| v.number() == n)
+    }
 }
 
 /// `[addons]`: the cluster add-ons kubeseed renders as manifests.
@@ -389,6 +412,7 @@ pub fn parse(path_for_messages: &str, text: &str) -> Result<Parsed, SpecErrors> 
     let mut check = Check {
         file: path_for_messages,
         text,
+        version: LATEST_SPEC_VERSION,
         errors: Vec::new(),
         warnings: Vec::new(),
     };

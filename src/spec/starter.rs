@@ -26,10 +26,15 @@ pub fn default_spec_toml(name: &str, not_before: &str) -> String {
     let not_before = quote(not_before);
     let algorithms = Algorithm::ALL.map(|(_, n)| n).join(" | ");
     let algorithm = DEFAULT_ALGORITHM.name();
+    let version = LATEST_SPEC_VERSION.number();
+    let latest = version_defaults(LATEST_SPEC_VERSION);
+    let (self_delete, coredns, kube_proxy) =
+        (latest.node_self_delete, latest.coredns, latest.kube_proxy);
+    let controller_taints = list(latest.controller_taints);
     format!(
         r#"# kubeseed cluster spec. Keys shown commented out are optional and set to their
 # default; "e.g." lines are examples. Unknown keys are errors.
-version = {SPEC_VERSION}
+version = {version}
 
 [cluster]
 name = {name}                          # [a-z0-9-]{{1,63}}
@@ -46,6 +51,8 @@ name = "cp-0"                          # node name and etcd member name
 address = "127.0.0.10"                 # advertise address and etcd URLs
 # dns_names = []                       # extra SANs for this node's certificates
 # formats = {formats}
+# taints = {controller_taints}   # kubeadm's; [] lets pods run here
+# e.g. labels = {{ "topology.kubernetes.io/zone" = "a" }}
 
 [pki]
 not_before = {not_before}   # the start of every validity window
@@ -72,17 +79,19 @@ not_before = {not_before}   # the start of every validity window
 # verify_kubelet_serving = {DEFAULT_VERIFY_KUBELET_SERVING}
 # kubelet_signing_duration = "{DEFAULT_KUBELET_SIGNING_DURATION}"
 # encryption_at_rest = {DEFAULT_ENCRYPTION_AT_REST}
-# node_self_delete = {DEFAULT_NODE_SELF_DELETE}           # true: a kubelet may delete its own Node
+# node_self_delete = {self_delete}           # a kubelet may delete its own Node (only its own)
 
 [addons]                               # cluster add-ons, rendered under manifests/
-# coredns = {DEFAULT_COREDNS}                      # true: CoreDNS at the kubelet's clusterDNS address
-# kube_proxy = {DEFAULT_KUBE_PROXY}                   # true: kube-proxy (leave false for a CNI that replaces it)
+# coredns = {coredns}                       # CoreDNS at the kubelet's clusterDNS address
+# kube_proxy = {kube_proxy}                    # false for a CNI that replaces it (Cilium)
 # kube_proxy_mode = "{kube_proxy_mode}"         # iptables | nftables | ipvs
 
 # Worker pools: every node of a pool gets the same bundle.
 [[node_pools]]
 name = "workers"
 # formats = {formats}
+# e.g. labels = {{ "node.kubernetes.io/pool" = "workers" }}   # only labels a kubelet may set
+# e.g. taints = ["dedicated=batch:NoSchedule"]                 # key[=value]:Effect
 "#,
         description = quote(DEFAULT_TOKEN_DESCRIPTION),
         kube_proxy_mode = DEFAULT_KUBE_PROXY_MODE.name(),

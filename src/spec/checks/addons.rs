@@ -1,6 +1,6 @@
 //! Checks of `[addons]`.
 
-use crate::spec::defaults::{DEFAULT_COREDNS, DEFAULT_KUBE_PROXY, DEFAULT_KUBE_PROXY_MODE};
+use crate::spec::defaults::DEFAULT_KUBE_PROXY_MODE;
 use crate::spec::raw::RawAddons;
 use crate::spec::{Addons, ProxyMode};
 
@@ -30,8 +30,8 @@ impl Check<'_> {
             }
         };
         Some(Addons {
-            coredns: raw.coredns.unwrap_or(DEFAULT_COREDNS),
-            kube_proxy: raw.kube_proxy.unwrap_or(DEFAULT_KUBE_PROXY),
+            coredns: raw.coredns.unwrap_or(self.defaults().coredns),
+            kube_proxy: raw.kube_proxy.unwrap_or(self.defaults().kube_proxy),
             kube_proxy_mode: kube_proxy_mode?,
         })
     }

@@ -11,11 +11,11 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use crate::duration::GoDuration;
-use crate::spec::defaults::SPEC_VERSION;
+use crate::spec::defaults::{version_defaults, VersionDefaults, LATEST_SPEC_VERSION};
 use crate::spec::locate::{leaf, path_at, table_name, Entry};
 use crate::spec::raw::{RawSpec, S};
 use crate::spec::syntax::a;
-use crate::spec::{sort_by_line, Spec, SpecErrors, SpecProblem};
+use crate::spec::{sort_by_line, Spec, SpecErrors, SpecProblem, SpecVersion};
 
 mod addons;
 mod cluster;
@@ -40,6 +40,8 @@ struct NamedList {
 pub(super) struct Check<'a> {
     pub(super) file: &'a str,
     pub(super) text: &'a str,
+    /// The spec's version, once [`Check::version`] has read it: its defaults apply.
+    pub(super) version: SpecVersion,
     pub(super) errors: Vec<SpecProblem>,
     pub(super) warnings: Vec<SpecProblem>,
 }
@@ -154,7 +156,10 @@ impl<'a> Check<'a> {
                 None,
                 "version",
                 "required key is missing".to_string(),
-                Some(format!("add version = {SPEC_VERSION} as the first line")),
+                Some(format!(
+                    "add version = {} as the first line",
+                    LATEST_SPEC_VERSION.number()
+                )),
             );
             return None;
         };
@@ -162,32 +167,40 @@ impl<'a> Check<'a> {
         match value.get_ref() {
             DeValue::Integer(int) => {
                 let n = i64::from_str_radix(int.as_str(), int.radix()).ok();
-                match n {
-                    Some(SPEC_VERSION) => None,
-                    Some(n) if n > SPEC_VERSION => Some(self.problem(
+                let latest = LATEST_SPEC_VERSION.number();
+                match n.and_then(SpecVersion::from_number) {
+                    Some(v) => {
+                        self.version = v;
+                        None
+                    }
+                    None if n.is_some_and(|n| n > latest) => Some(self.problem(
                         at,
                         "version",
-                        format!("version {n} is not supported; this kubeseed reads version {SPEC_VERSION}"),
+                        format!(
+                            "version {} is not supported; this kubeseed reads versions 1 to {latest}",
+                            int.as_str()
+                        ),
                         Some(format!(
-                            "use a kubeseed release that reads version {n}, or write a version {SPEC_VERSION} spec"
+                            "use a kubeseed release that reads version {}, or write a version {latest} spec",
+                            int.as_str()
                         )),
                     )),
-                    _ => Some(self.problem(
+                    None => Some(self.problem(
                         at,
                         "version",
                         format!("{} is not a spec version", int.as_str()),
-                        Some(format!("write version = {SPEC_VERSION}")),
+                        Some(format!("write version = {latest}")),
                     )),
                 }
             }
             other => Some(self.problem(
                 at,
                 "version",
-                format!(
-                    "expected the integer {SPEC_VERSION}, found {}",
-                    a(other.type_str())
-                ),
-                Some(format!("write version = {SPEC_VERSION} (no quotes)")),
+                format!("expected an integer version, found {}", a(other.type_str())),
+                Some(format!(
+                    "write version = {} (no quotes)",
+                    LATEST_SPEC_VERSION.number()
+                )),
             )),
         }
     }
@@ -271,6 +284,11 @@ impl<'a> Check<'a> {
         value
     }
 
+    /// The defaults of this spec's version.
+    fn defaults(&self) -> VersionDefaults {
+        version_defaults(self.version)
+    }
+
     // --- the whole spec ----------------------------------------------------------------
 
     pub(super) fn spec(&mut self, raw: RawSpec) -> Option<Spec> {
@@ -292,6 +310,7 @@ impl<'a> Check<'a> {
         let security = self.security(raw.security);
         let addons = self.addons(raw.addons);
         Some(Spec {
+            version: self.version,
             cluster: cluster?,
             controllers,
             pki: pki?,
@@ -494,6 +513,7 @@ impl<'a> Check<'a> {
 #[cfg(test)]
 mod tests {
     use crate::spec::test_support::*;
+    use crate::spec::SpecVersion;
 
     #[test]
     fn syntax_error_has_line_key_and_column() {
@@ -600,38 +620,86 @@ mod tests {
     }
 
     #[test]
-    fn version_must_be_1() {
+    fn versions_1_and_2() {
         let p = only_error(
             &edit(&[(1, "")]),
             None,
             "version",
             "required key is missing",
         );
-        assert_eq!(hint(&p), "add version = 1 as the first line");
+        assert_eq!(hint(&p), "add version = 2 as the first line");
+        assert_eq!(parse_ok(&edit(&[])).spec.version, SpecVersion::V1);
+        assert_eq!(
+            parse_ok(&edit(&[(1, "version = 2")])).spec.version,
+            SpecVersion::V2
+        );
         // A newer file is reported alone, not as a pile of unknown keys.
         let p = only_error(
-            &edit(&[(1, "version = 2"), (2, "new_thing = true")]),
+            &edit(&[(1, "version = 3"), (2, "new_thing = true")]),
             Some(1),
             "version",
-            "version 2 is not supported; this kubeseed reads version 1",
+            "version 3 is not supported; this kubeseed reads versions 1 to 2",
         );
         assert_eq!(
             hint(&p),
-            "use a kubeseed release that reads version 2, or write a version 1 spec"
+            "use a kubeseed release that reads version 3, or write a version 2 spec"
         );
-        only_error(
-            &edit(&[(1, "version = 0")]),
-            Some(1),
-            "version",
-            "0 is not a spec version",
-        );
+        for bad in ["0", "-1"] {
+            only_error(
+                &edit(&[(1, &format!("version = {bad}"))]),
+                Some(1),
+                "version",
+                &format!("{bad} is not a spec version"),
+            );
+        }
         let p = only_error(
             &edit(&[(1, r#"version = "1""#)]),
             Some(1),
             "version",
-            "expected the integer 1, found a string",
+            "expected an integer version, found a string",
         );
-        assert_eq!(hint(&p), "write version = 1 (no quotes)");
+        assert_eq!(hint(&p), "write version = 2 (no quotes)");
+    }
+
+    /// What a version 2 spec gets for the keys it leaves out, and that each can be
+    /// switched off; version 1 keeps them off.
+    #[test]
+    fn version_2_defaults() {
+        let v1 = parse_ok(&edit(&[])).spec;
+        let v2 = parse_ok(&edit(&[(1, "version = 2")])).spec;
+        assert!(!v1.security.node_self_delete && v2.security.node_self_delete);
+        assert!(!v1.addons.coredns && v2.addons.coredns);
+        assert!(!v1.addons.kube_proxy && v2.addons.kube_proxy);
+        for c in &v1.controllers {
+            assert!(c.kubelet.taints.is_empty(), "{c:?}");
+        }
+        for c in &v2.controllers {
+            assert_eq!(
+                c.kubelet.taints,
+                ["node-role.kubernetes.io/control-plane:NoSchedule"]
+            );
+        }
+        assert!(v2.node_pools[0].kubelet.taints.is_empty());
+        // Each switched off, in version 2.
+        let off = format!(
+            "{}\n[addons]\ncoredns = false\nkube_proxy = false\n",
+            edit(&[
+                (1, "version = 2"),
+                (13, "address = \"10.0.0.10\"\ntaints = []"),
+                (48, "encryption_at_rest = true\nnode_self_delete = false"),
+            ])
+        );
+        let off = parse_ok(&off).spec;
+        assert!(!off.security.node_self_delete);
+        assert!(!off.addons.coredns && !off.addons.kube_proxy);
+        assert!(off.controllers[0].kubelet.taints.is_empty());
+        assert_eq!(off.controllers[1].kubelet.taints.len(), 1);
+        // Without NodeRestriction the self-delete default stays off rather than fail.
+        let unrestricted = parse_ok(&edit(&[
+            (1, "version = 2"),
+            (43, "node_restriction = false"),
+        ]));
+        assert!(!unrestricted.spec.security.node_self_delete);
     }
 
     #[test]

@@ -110,7 +110,18 @@ impl Check<'_> {
             }
 
             let formats = self.formats(raw.formats, &owner);
-            let kubelet = self.node_kubelet(raw.labels, raw.taints, &owner);
+            let taints = raw.taints.or_else(|| {
+                let defaults = self.defaults().controller_taints;
+                // Written nowhere, so they carry no span to report at: none is needed, they
+                // are valid.
+                (!defaults.is_empty()).then(|| {
+                    defaults
+                        .iter()
+                        .map(|t| S::new(0..0, t.to_string()))
+                        .collect()
+                })
+            });
+            let kubelet = self.node_kubelet(raw.labels, taints, &owner);
 
             if let (Some(name), Some(address), Some(formats), Some(kubelet)) =
                 (name, address, formats, kubelet)

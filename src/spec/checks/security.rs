@@ -2,8 +2,7 @@
 
 use crate::spec::defaults::{
     DEFAULT_ANONYMOUS_DISCOVERY, DEFAULT_AUTO_APPROVE_NODE_CSRS, DEFAULT_ENCRYPTION_AT_REST,
-    DEFAULT_KUBELET_SIGNING_DURATION, DEFAULT_NODE_RESTRICTION, DEFAULT_NODE_SELF_DELETE,
-    DEFAULT_VERIFY_KUBELET_SERVING,
+    DEFAULT_KUBELET_SIGNING_DURATION, DEFAULT_NODE_RESTRICTION, DEFAULT_VERIFY_KUBELET_SERVING,
 };
 use crate::spec::raw::{RawSecurity, S};
 use crate::spec::Security;
@@ -38,7 +37,8 @@ impl Check<'_> {
                 false
             }
             Some(value) => value.into_inner(),
-            None => DEFAULT_NODE_SELF_DELETE,
+            // Version 2's default follows node_restriction: never an error for a key not written.
+            None => self.defaults().node_self_delete && node_restriction,
         };
         let kubelet_signing_duration = self.duration(
             raw.kubelet_signing_duration,
