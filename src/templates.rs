@@ -124,11 +124,23 @@ const PUBLIC_MANIFEST: &[&str] = &[
     "kubelet",
 ];
 
+/// Every kube-proxy object's variables (one context for all of them, with
+/// `addons.kube_proxy`): `config` and `kubeconfig` are the rendered
+/// `config.conf` and `kubeconfig.conf` the ConfigMap embeds.
+const KUBE_PROXY: &[&str] = &[
+    "image_repository",
+    "kubernetes_version",
+    "bootstrapper_groups",
+    "config",
+    "kubeconfig",
+];
+
 /// The variable sets several templates share, by the name the README gives
 /// them: a row of the README's table names its set rather than repeat it.
 pub const VARIABLE_SETS: &[(&str, &[&str])] = &[
     ("control-plane", CONTROL_PLANE),
     ("public-manifest", PUBLIC_MANIFEST),
+    ("kube-proxy", KUBE_PROXY),
 ];
 
 /// The registry. Order is the README's.
@@ -338,6 +350,54 @@ pub const TEMPLATES: &[TemplateInfo] = &[
         "manifests/kubelet-config-rolebinding.yaml",
         renders: "`manifests/kubelet-config-rolebinding.yaml`",
         variables: PUBLIC_MANIFEST,
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/data/kube-proxy-config.yaml",
+        renders: "`config.conf` of `manifests/kube-proxy-configmap.yaml`, the KubeProxyConfiguration (no file of its own)",
+        variables: &["bind_address", "cluster_cidr", "mode"],
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/data/kube-proxy-kubeconfig.yaml",
+        renders: "`kubeconfig.conf` of `manifests/kube-proxy-configmap.yaml` (no file of its own)",
+        variables: &["server"],
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/kube-proxy-serviceaccount.yaml",
+        renders: "`manifests/kube-proxy-serviceaccount.yaml` (with `addons.kube_proxy`)",
+        variables: KUBE_PROXY,
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/kube-proxy-clusterrolebinding.yaml",
+        renders: "`manifests/kube-proxy-clusterrolebinding.yaml` (with `addons.kube_proxy`)",
+        variables: KUBE_PROXY,
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/kube-proxy-role.yaml",
+        renders: "`manifests/kube-proxy-role.yaml` (with `addons.kube_proxy`)",
+        variables: KUBE_PROXY,
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/kube-proxy-rolebinding.yaml",
+        renders: "`manifests/kube-proxy-rolebinding.yaml` (with `addons.kube_proxy`)",
+        variables: KUBE_PROXY,
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/kube-proxy-configmap.yaml",
+        renders: "`manifests/kube-proxy-configmap.yaml` (with `addons.kube_proxy`)",
+        variables: KUBE_PROXY,
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/kube-proxy-daemonset.yaml",
+        renders: "`manifests/kube-proxy-daemonset.yaml` (with `addons.kube_proxy`)",
+        variables: KUBE_PROXY,
         sometimes: &[],
     ),
 ];

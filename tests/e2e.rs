@@ -16,6 +16,8 @@
 #[path = "e2e/cluster.rs"]
 mod cluster;
 mod common;
+#[path = "e2e/kube_proxy.rs"]
+mod kube_proxy;
 #[path = "e2e/kubelet.rs"]
 mod kubelet;
 #[path = "e2e/lab.rs"]
@@ -617,6 +619,17 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
         "a re-keyed apiserver cert is served after restart; old kubeconfigs still work",
         || rekey_apiserver(c),
     );
+
+    k.run(
+        "kube-proxy's objects are in place; the token may read its ConfigMap (kubeadm goes on without)",
+        || kube_proxy::objects_and_rbac(c, &token, &anon),
+    );
+    for mode in ["iptables", "nftables"] {
+        k.run(
+            &format!("kube-proxy ({mode}) syncs the kubernetes Service in a namespace of its own"),
+            || kube_proxy::syncs(c, mode),
+        );
+    }
 }
 
 /// What differs by release, as the README documents it, so that each run exercises its own:
@@ -787,15 +800,9 @@ fn node_self_delete(c: &Cluster, node_conf: &Path, node: &str, other: &str) -> R
     result
 }
 
-fn kubeadm_join(c: &Cluster, token: &Value, right_pin: bool) -> Result<(), String> {
-    let pin = if right_pin {
-        token["discovery_token_ca_cert_hash"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    } else {
-        format!("sha256:{}", "0".repeat(64))
-    };
+/// `kubeadm join --dry-run` on the workstation with the token and CA `pin` of `token`
+/// (`kubeseed join`'s JSON): whether it succeeded, and everything it said.
+fn kubeadm_join_dry_run(c: &Cluster, token: &Value, pin: &str) -> (bool, String) {
     let argv: Vec<String> = [
         c.bin("kubeadm"),
         "join".into(),
@@ -812,11 +819,21 @@ fn kubeadm_join(c: &Cluster, token: &Value, right_pin: bool) -> Result<(), Strin
     ]
     .to_vec();
     let out = c.lab.run("ws", &argv);
-    let said = text(&out);
+    (out.status.success(), text(&out))
+}
+
+fn kubeadm_join(c: &Cluster, token: &Value, right_pin: bool) -> Result<(), String> {
+    let pin = if right_pin {
+        token["discovery_token_ca_cert_hash"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    } else {
+        format!("sha256:{}", "0".repeat(64))
+    };
+    let (ok, said) = kubeadm_join_dry_run(c, token, &pin);
     if right_pin {
-        expect(out.status.success(), || {
-            format!("kubeadm join --dry-run failed:\n{said}")
-        })?;
+        expect(ok, || format!("kubeadm join --dry-run failed:\n{said}"))?;
         // Discovery passed (it goes on to read the cluster's configuration), and the kubelet's
         // configuration came from the rendered kubelet-config ConfigMap.
         for step in [
@@ -846,12 +863,14 @@ fn kubeadm_join(c: &Cluster, token: &Value, right_pin: bool) -> Result<(), Strin
                     && *p != "/etc/default/kubelet"
             }),
             || format!("kubeadm join would overwrite a kubeseed file: {written:?}"),
-        )
+        )?;
+        // The test spec has kube_proxy on: the token may read the kube-proxy ConfigMap, which
+        // kubeadm loads (kube_proxy::objects_and_rbac shows it going on without).
+        kube_proxy::kubeadm_loaded_config(&said, "iptables")
     } else {
-        expect(
-            !out.status.success() && said.contains("none of the public keys"),
-            || format!("kubeadm with a wrong pin:\n{said}"),
-        )
+        expect(!ok && said.contains("none of the public keys"), || {
+            format!("kubeadm with a wrong pin:\n{said}")
+        })
     }
 }
 

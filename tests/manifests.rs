@@ -74,13 +74,18 @@ fn owned(path: &str) -> bool {
 
 /// Which owned files differ between two renders: changed, added or removed.
 fn changed(a: &Path, b: &Path) -> Vec<String> {
+    differing(a, b, owned)
+}
+
+/// The files for which `keep` holds that differ between two renders, sorted.
+fn differing(a: &Path, b: &Path, keep: impl Fn(&str) -> bool) -> Vec<String> {
     let (fa, fb) = (common::hash_tree(a), common::hash_tree(b));
     let mut paths: Vec<&String> = fa.keys().chain(fb.keys()).collect();
     paths.sort();
     paths.dedup();
     paths
         .into_iter()
-        .filter(|p| owned(p) && fa.get(*p) != fb.get(*p))
+        .filter(|p| keep(p) && fa.get(*p) != fb.get(*p))
         .cloned()
         .collect()
 }
@@ -97,9 +102,9 @@ fn kubectl_binary() -> PathBuf {
 
 /// API discovery for the kinds the manifests use, in kubectl's disk-cache
 /// format, so `create --dry-run=client` can map kinds to resources without a
-/// server. The kubeadm and kubelet config kinds are not served by any API
+/// server. The kubeadm, kubelet and kube-proxy config kinds are not served by any API
 /// server; they are listed only so kubectl parses those documents too.
-fn discovery() -> [(&'static str, Value); 5] {
+fn discovery() -> [(&'static str, Value); 7] {
     let group = |name: &str, version: &str| {
         let gv = if name.is_empty() {
             version.to_string()
@@ -127,6 +132,8 @@ fn discovery() -> [(&'static str, Value); 5] {
                 group("rbac.authorization.k8s.io", "v1"),
                 group("kubeadm.k8s.io", "v1beta4"),
                 group("kubelet.config.k8s.io", "v1beta1"),
+                group("apps", "v1"),
+                group("kubeproxy.config.k8s.io", "v1alpha1"),
             ]}),
         ),
         (
@@ -136,6 +143,7 @@ fn discovery() -> [(&'static str, Value); 5] {
                 &[
                     ("configmaps", "ConfigMap", true),
                     ("secrets", "Secret", true),
+                    ("serviceaccounts", "ServiceAccount", true),
                 ],
             ),
         ),
@@ -163,6 +171,17 @@ fn discovery() -> [(&'static str, Value); 5] {
             resources(
                 "kubelet.config.k8s.io/v1beta1",
                 &[("kubeletconfigurations", "KubeletConfiguration", false)],
+            ),
+        ),
+        (
+            "apps/v1/serverresources.json",
+            resources("apps/v1", &[("daemonsets", "DaemonSet", true)]),
+        ),
+        (
+            "kubeproxy.config.k8s.io/v1alpha1/serverresources.json",
+            resources(
+                "kubeproxy.config.k8s.io/v1alpha1",
+                &[("kubeproxyconfigurations", "KubeProxyConfiguration", false)],
             ),
         ),
     ]
@@ -938,4 +957,392 @@ fn verify_kubelet_serving_turns_on_server_tls_bootstrap() {
         base["manifests/kubelet-config-configmap.yaml"],
         on["manifests/kubelet-config-configmap.yaml"]
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// The kube-proxy add-on
+
+const KUBE_PROXY_FILES: [&str; 6] = [
+    "manifests/kube-proxy-clusterrolebinding.yaml",
+    "manifests/kube-proxy-configmap.yaml",
+    "manifests/kube-proxy-daemonset.yaml",
+    "manifests/kube-proxy-role.yaml",
+    "manifests/kube-proxy-rolebinding.yaml",
+    "manifests/kube-proxy-serviceaccount.yaml",
+];
+const KUBE_PROXY_CONFIG_MAP: &str = "manifests/kube-proxy-configmap.yaml";
+
+/// `spec` with `[addons]` and `lines` under it.
+fn with_addons(spec: &str, lines: &str) -> String {
+    format!("{spec}[addons]\n{lines}\n")
+}
+
+/// Every file two renders do not share byte for byte, but `index.json` (which lists them).
+fn every_change(a: &Path, b: &Path) -> Vec<String> {
+    differing(a, b, |p| p != "index.json")
+}
+
+/// The ConfigMap's `config.conf` (the KubeProxyConfiguration) and `kubeconfig.conf` as the
+/// real kubectl reads them: each written to a file of its own and parsed.
+fn kube_proxy_documents(k: &Kubectl, config_map: &Value) -> (Value, Value) {
+    let data = config_map["data"].as_object().unwrap();
+    let mut keys: Vec<&String> = data.keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["config.conf", "kubeconfig.conf"]);
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str| {
+        let path = dir.path().join(name);
+        fs::write(&path, data[name].as_str().unwrap()).unwrap();
+        path
+    };
+    let config = k.parse(&write("config.conf"));
+    let kubeconfig = k.kubeconfig(&write("kubeconfig.conf"));
+    (config, kubeconfig)
+}
+
+/// The base spec with kube-proxy on in `mode`, rendered into `dir/<mode>`, and its ConfigMap
+/// as kubectl reads it.
+fn render_kube_proxy_mode(k: &Kubectl, dir: &Path, mode: &str) -> (PathBuf, Value) {
+    let out = render(
+        &dir.join(mode),
+        &with_addons(
+            &base(),
+            &format!("kube_proxy = true\nkube_proxy_mode = \"{mode}\""),
+        ),
+    );
+    let cm = k.parse(&out.join(KUBE_PROXY_CONFIG_MAP));
+    (out, cm)
+}
+
+#[test]
+fn kube_proxy_renders_kubeadms_objects_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let off = render(&tmp.path().join("off"), &base());
+    let explicit_off = render(
+        &tmp.path().join("explicit-off"),
+        &with_addons(&base(), "kube_proxy = false"),
+    );
+    let on = render(
+        &tmp.path().join("on"),
+        &with_addons(&base(), "kube_proxy = true"),
+    );
+    // The control: without the key, or with it false, not one byte differs, and no
+    // kube-proxy file exists.
+    assert_eq!(every_change(&off, &explicit_off), Vec::<String>::new());
+    assert!(common::hash_tree(&off)
+        .keys()
+        .all(|p| !p.contains("kube-proxy")));
+    // With it, exactly the kube-proxy files appear and nothing else changes.
+    assert_eq!(every_change(&off, &on), KUBE_PROXY_FILES);
+
+    let k = Kubectl::new();
+    let m = k.manifests(&on);
+    let obj = |name: &str| &m[&format!("manifests/kube-proxy-{name}.yaml")];
+
+    let sa = obj("serviceaccount");
+    assert_eq!(
+        (
+            &sa["kind"],
+            &sa["metadata"]["namespace"],
+            &sa["metadata"]["name"]
+        ),
+        (
+            &json!("ServiceAccount"),
+            &json!("kube-system"),
+            &json!("kube-proxy")
+        )
+    );
+
+    let crb = obj("clusterrolebinding");
+    assert_eq!(crb["kind"], "ClusterRoleBinding");
+    assert_eq!(crb["metadata"]["name"], "kubeadm:node-proxier");
+    assert_eq!(
+        role_ref(crb),
+        ("ClusterRole".to_string(), "system:node-proxier".to_string())
+    );
+    assert_eq!(
+        crb["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "kube-proxy", "namespace": "kube-system"}])
+    );
+
+    let role = obj("role");
+    assert_eq!(role["kind"], "Role");
+    assert_eq!(
+        (&role["metadata"]["namespace"], &role["metadata"]["name"]),
+        (&json!("kube-system"), &json!("kube-proxy"))
+    );
+    assert_eq!(
+        rules(role),
+        json!([{"apiGroups": [""], "resources": ["configmaps"],
+                "resourceNames": ["kube-proxy"], "verbs": ["get"]}])
+    );
+    let rb = obj("rolebinding");
+    assert_eq!(rb["kind"], "RoleBinding");
+    assert_eq!(
+        (&rb["metadata"]["namespace"], &rb["metadata"]["name"]),
+        (&json!("kube-system"), &json!("kube-proxy"))
+    );
+    assert_eq!(role_ref(rb), ("Role".to_string(), "kube-proxy".to_string()));
+    assert_eq!(subjects(rb), groups(&[DEFAULT_GROUP]));
+
+    let cm = obj("configmap");
+    assert_eq!(cm["kind"], "ConfigMap");
+    assert_eq!(
+        (&cm["metadata"]["namespace"], &cm["metadata"]["name"]),
+        (&json!("kube-system"), &json!("kube-proxy"))
+    );
+    assert_eq!(cm["metadata"]["labels"], json!({"app": "kube-proxy"}));
+    assert!(cm["metadata"].get("annotations").is_none());
+    let (config, kubeconfig) = kube_proxy_documents(&k, cm);
+    assert_eq!(
+        config,
+        json!({
+            "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
+            "kind": "KubeProxyConfiguration",
+            "bindAddress": "0.0.0.0",
+            "clientConnection": {"kubeconfig": "/var/lib/kube-proxy/kubeconfig.conf"},
+            "clusterCIDR": "10.200.0.0/16",
+            "mode": "iptables",
+        })
+    );
+    let sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
+    assert_eq!(
+        kubeconfig["clusters"],
+        json!([{"name": "default", "cluster": {
+            "server": "https://api.mf.example.com:6443",
+            "certificate-authority": format!("{sa_dir}/ca.crt")}}])
+    );
+    assert_eq!(
+        kubeconfig["users"],
+        json!([{"name": "default", "user": {"tokenFile": format!("{sa_dir}/token")}}])
+    );
+    assert_eq!(
+        kubeconfig["contexts"],
+        json!([{"name": "default", "context":
+            {"cluster": "default", "namespace": "default", "user": "default"}}])
+    );
+    assert_eq!(kubeconfig["current-context"], "default");
+
+    let ds = obj("daemonset");
+    assert_eq!(ds["kind"], "DaemonSet");
+    assert_eq!(
+        (&ds["metadata"]["namespace"], &ds["metadata"]["name"]),
+        (&json!("kube-system"), &json!("kube-proxy"))
+    );
+    assert_eq!(
+        ds["spec"]["updateStrategy"],
+        json!({"type": "RollingUpdate"})
+    );
+    assert_eq!(
+        ds["spec"]["selector"],
+        json!({"matchLabels": {"k8s-app": "kube-proxy"}})
+    );
+    let pod = &ds["spec"]["template"]["spec"];
+    assert_eq!(
+        ds["spec"]["template"]["metadata"]["labels"],
+        json!({"k8s-app": "kube-proxy"})
+    );
+    assert_eq!(pod["hostNetwork"], true);
+    assert_eq!(pod["priorityClassName"], "system-node-critical");
+    assert_eq!(pod["serviceAccountName"], "kube-proxy");
+    assert_eq!(pod["tolerations"], json!([{"operator": "Exists"}]));
+    assert_eq!(pod["nodeSelector"], json!({"kubernetes.io/os": "linux"}));
+    assert_eq!(
+        pod["volumes"],
+        json!([
+            {"name": "kube-proxy", "configMap": {"name": "kube-proxy"}},
+            {"name": "xtables-lock", "hostPath": {"path": "/run/xtables.lock", "type": "FileOrCreate"}},
+            {"name": "lib-modules", "hostPath": {"path": "/lib/modules"}},
+        ])
+    );
+    let containers = pod["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 1);
+    let c = &containers[0];
+    assert_eq!(c["image"], "registry.k8s.io/kube-proxy:v1.34.2");
+    assert_eq!(
+        c["command"],
+        json!([
+            "/usr/local/bin/kube-proxy",
+            "--config=/var/lib/kube-proxy/config.conf",
+            "--hostname-override=$(NODE_NAME)",
+        ])
+    );
+    assert_eq!(
+        c["env"],
+        json!([{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}])
+    );
+    assert_eq!(c["securityContext"], json!({"privileged": true}));
+    assert_eq!(
+        c["volumeMounts"],
+        json!([
+            {"mountPath": "/var/lib/kube-proxy", "name": "kube-proxy"},
+            {"mountPath": "/run/xtables.lock", "name": "xtables-lock", "readOnly": false},
+            {"mountPath": "/lib/modules", "name": "lib-modules", "readOnly": true},
+        ])
+    );
+}
+
+#[test]
+fn kube_proxy_mode_changes_only_the_configuration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let k = Kubectl::new();
+    let mut configs = Vec::new();
+    for mode in ["iptables", "nftables", "ipvs"] {
+        let (out, cm) = render_kube_proxy_mode(&k, tmp.path(), mode);
+        let (config, _) = kube_proxy_documents(&k, &cm);
+        assert_eq!(config["mode"], mode);
+        assert_eq!(config["clusterCIDR"], "10.200.0.0/16");
+        configs.push((out, config));
+    }
+    // iptables is the default: the key left out renders the same bytes.
+    let default = render(
+        &tmp.path().join("default"),
+        &with_addons(&base(), "kube_proxy = true"),
+    );
+    assert_eq!(every_change(&default, &configs[0].0), Vec::<String>::new());
+    for (out, _) in &configs[1..] {
+        assert_eq!(every_change(&configs[0].0, out), [KUBE_PROXY_CONFIG_MAP]);
+    }
+}
+
+#[test]
+fn kube_proxy_follows_the_image_repository_pod_cidr_server_and_token_groups() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = common::Spec::new("kp")
+        .api_server("https://10.9.8.7:7443")
+        .kubernetes_version("v1.32.13")
+        .cluster("image_repository = \"mirror.example.com/k8s\"\npod_cidr = \"10.77.0.0/16\"")
+        .token("extra_groups = [\"system:bootstrappers:workers\", \"system:bootstrappers:gpu\"]")
+        .build();
+    let out = render(tmp.path(), &with_addons(&spec, "kube_proxy = true"));
+    let k = Kubectl::new();
+    let ds = k.parse(&out.join("manifests/kube-proxy-daemonset.yaml"));
+    assert_eq!(
+        ds["spec"]["template"]["spec"]["containers"][0]["image"],
+        "mirror.example.com/k8s/kube-proxy:v1.32.13"
+    );
+    let (config, kubeconfig) = kube_proxy_documents(&k, &k.parse(&out.join(KUBE_PROXY_CONFIG_MAP)));
+    assert_eq!(config["clusterCIDR"], "10.77.0.0/16");
+    assert_eq!(
+        kubeconfig["clusters"][0]["cluster"]["server"],
+        "https://10.9.8.7:7443"
+    );
+    let rb = k.parse(&out.join("manifests/kube-proxy-rolebinding.yaml"));
+    assert_eq!(
+        subjects(&rb),
+        groups(&["system:bootstrappers:workers", "system:bootstrappers:gpu"])
+    );
+}
+
+/// The real kube-proxy of each release the e2e test boots (tests/e2e/versions), built by
+/// `scripts/k8s-bins`; SKIP without them (a failure under CI=true).
+fn kube_proxy_binaries() -> Vec<(String, PathBuf)> {
+    let cache = std::env::var_os("KUBESEED_TEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/kubeseed-test"));
+    let versions =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/versions"))
+            .unwrap();
+    let mut found = Vec::new();
+    for line in versions
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
+        let version = line.split_whitespace().next().unwrap().to_string();
+        let bin = cache.join("k8s").join(&version).join("bin");
+        if bin.join(".stamp").is_file() {
+            found.push((version, bin.join("kube-proxy")));
+        } else if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("no kube-proxy v{version} in {}, and CI=true", bin.display());
+        } else {
+            eprintln!(
+                "SKIP kube-proxy v{version}: {} has no binaries (scripts/k8s-bins)",
+                bin.display()
+            );
+        }
+    }
+    found
+}
+
+/// `kube-proxy --config=FILE --write-config-to=OUT`: kube-proxy decodes and validates the
+/// configuration exactly as at start-up, then writes what it resolved and exits, before it
+/// touches a rule or dials the API server. Ok(what it wrote), or Err(what it said).
+fn kube_proxy_resolves(bin: &Path, config: &str, dir: &Path) -> Result<(String, String), String> {
+    let (input, output) = (dir.join("config.conf"), dir.join("resolved.yaml"));
+    let _ = fs::remove_file(&output);
+    fs::write(&input, config).unwrap();
+    let out = Command::new(bin)
+        .arg(format!("--config={}", input.display()))
+        .arg("--hostname-override=node-a")
+        .arg(format!("--write-config-to={}", output.display()))
+        .env_clear()
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    if out.status.success() {
+        Ok((fs::read_to_string(&output).unwrap(), said))
+    } else {
+        Err(said)
+    }
+}
+
+#[test]
+fn the_real_kube_proxy_accepts_the_configuration_in_every_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let k = Kubectl::new();
+    let binaries = kube_proxy_binaries();
+    for mode in ["iptables", "nftables", "ipvs"] {
+        let (_, cm) = render_kube_proxy_mode(&k, tmp.path(), mode);
+        let config = cm["data"]["config.conf"].as_str().unwrap();
+        for (version, bin) in &binaries {
+            let (resolved, said) = kube_proxy_resolves(bin, config, tmp.path())
+                .unwrap_or_else(|e| panic!("kube-proxy v{version} refused {mode}: {e}"));
+            // Strict decoding: kube-proxy falls back to a lenient decoder, and says so, for a
+            // field it does not know.
+            assert!(
+                !said.contains("strict decoding"),
+                "v{version} {mode}: {said}"
+            );
+            let file = tmp.path().join("resolved-parsed.yaml");
+            fs::write(&file, resolved).unwrap();
+            let v = k.parse(&file);
+            assert_eq!(v["mode"], mode, "v{version}");
+            assert_eq!(v["clusterCIDR"], "10.200.0.0/16", "v{version}");
+            assert_eq!(v["bindAddress"], "0.0.0.0", "v{version}");
+            assert_eq!(
+                v["clientConnection"]["kubeconfig"], "/var/lib/kube-proxy/kubeconfig.conf",
+                "v{version}"
+            );
+            assert_eq!(v["hostnameOverride"], "node-a", "v{version}");
+        }
+    }
+    // The controls: the same check refuses a mode kube-proxy does not know, and notices an
+    // unknown field.
+    for (version, bin) in &binaries {
+        let good = "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: iptables\n";
+        let bad = good.replace("mode: iptables", "mode: bogus");
+        let err = kube_proxy_resolves(bin, &bad, tmp.path()).unwrap_err();
+        assert!(
+            err.contains("ProxyMode: Invalid value") && err.contains("bogus"),
+            "v{version}: {err}"
+        );
+        let typo = good.replace("mode: iptables", "moed: iptables");
+        let (_, said) = kube_proxy_resolves(bin, &typo, tmp.path()).unwrap();
+        assert!(said.contains("strict decoding"), "v{version}: {said}");
+    }
+}
+
+#[test]
+fn kube_proxy_binds_the_wildcard_of_an_ipv6_pod_cidr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = switched(
+        "service_cidr = \"10.32.0.0/16\"\npod_cidr = \"10.200.0.0/16\"",
+        "service_cidr = \"fd00:32::/112\"\npod_cidr = \"fd00:200::/56\"",
+    );
+    let out = render(tmp.path(), &with_addons(&spec, "kube_proxy = true"));
+    let k = Kubectl::new();
+    let (config, _) = kube_proxy_documents(&k, &k.parse(&out.join(KUBE_PROXY_CONFIG_MAP)));
+    assert_eq!(config["bindAddress"], "::");
+    assert_eq!(config["clusterCIDR"], "fd00:200::/56");
 }

@@ -7,12 +7,15 @@
 //! - [`manifests`]: `manifests/` (what `kubectl apply` and `kubeadm join` need);
 //! - [`kubelet`]: `config/` (the KubeletConfiguration and the kubelet's systemd drop-in);
 //! - [`controlplane`]: `control-plane/<controller>/` (static pods, authentication and
-//!   encryption configuration).
+//!   encryption configuration);
+//! - [`kube_proxy`]: `manifests/kube-proxy-*.yaml` (the kube-proxy add-on, with
+//!   `addons.kube_proxy`).
 //!
 //! The families import the engine and nothing of each other; this module only joins them.
 
 pub mod controlplane;
 pub mod engine;
+pub mod kube_proxy;
 pub mod kubeconfigs;
 pub mod kubelet;
 pub mod manifests;
@@ -44,5 +47,6 @@ pub fn render(
         templates,
     )?)?;
     files.extend(kubelet::render(model, &kubelet_config, templates)?)?;
+    files.extend(kube_proxy::render(model, templates)?)?;
     Ok(files)
 }

@@ -138,82 +138,108 @@ impl Lab {
         step(ip(&["netns", "add", &switch]));
         step(ip(&["-n", &switch, "link", "add", "br0", "type", "bridge"]));
         step(ip(&["-n", &switch, "link", "set", "br0", "up"]));
-        let hosts_file = lab.dir.path().join("hosts");
-        fs::write(&hosts_file, etc_hosts).expect("write hosts file");
-        for (i, (name, octet)) in hosts.iter().enumerate() {
-            let netns = format!("kse{pid}-{i}");
-            let port = format!("p{i}");
-            let addr = Ipv4Addr::new(192, 0, 2, *octet);
-            step(ip(&["netns", "add", &netns]));
-            step(ip(&[
-                "-n", &switch, "link", "add", &port, "type", "veth", "peer", "name", "eth0",
-                "netns", &netns,
-            ]));
-            step(ip(&[
-                "-n", &switch, "link", "set", &port, "master", "br0", "up",
-            ]));
-            step(ip(&[
-                "-n",
-                &netns,
-                "addr",
-                "add",
-                &format!("{addr}/24"),
-                "dev",
-                "eth0",
-            ]));
-            step(ip(&["-n", &netns, "link", "set", "eth0", "up"]));
-            step(ip(&["-n", &netns, "link", "set", "lo", "up"]));
-            let root = lab.dir.path().join(name);
-            for d in ["etc-up", "etc-work", "lib-up", "lib-work"] {
-                fs::create_dir_all(root.join(d)).expect("overlay dirs");
-            }
-            let ready = root.join("ready");
-            let script = format!(
-                "set -e\n\
-                 mount -t overlay overlay -o lowerdir=/etc,upperdir={r}/etc-up,workdir={r}/etc-work /etc\n\
-                 mount -t overlay overlay -o lowerdir=/var/lib,upperdir={r}/lib-up,workdir={r}/lib-work /var/lib\n\
-                 mount -t tmpfs -o mode=0755 tmpfs /run\n\
-                 cat {hosts} > /etc/hosts\n\
-                 mkdir -p /etc/kubernetes\n\
-                 hostname {name}\n\
-                 echo $$ > {ready}.tmp && mv {ready}.tmp {ready}\n\
-                 exec sleep 86400\n",
-                r = root.display(),
-                hosts = hosts_file.display(),
-                ready = ready.display(),
-            );
-            let mut cmd = Command::new("ip");
-            cmd.args(["netns", "exec", &netns, "unshare", "--mount", "--uts"])
-                .args(["--propagation", "private", "sh", "-c", &script])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::from(
-                    fs::File::create(root.join("holder.log")).expect("holder log"),
-                ));
-            die_with_parent(&mut cmd);
-            let holder = cmd.spawn().expect("spawn the host's namespace holder");
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while !ready.exists() {
-                if Instant::now() > deadline {
-                    panic!(
-                        "host {name} did not come up: {}",
-                        fs::read_to_string(root.join("holder.log")).unwrap_or_default()
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let holder_pid = fs::read_to_string(&ready)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .expect("the holder's PID");
-            lab.hosts.push(Host {
-                name: name.to_string(),
-                netns,
-                holder,
-                holder_pid,
-            });
+        fs::write(lab.dir.path().join("hosts"), etc_hosts).expect("write hosts file");
+        for (name, octet) in hosts {
+            lab.add_host(name, *octet);
         }
         lab
+    }
+
+    /// Adds host `name` at `192.0.2.<octet>` on the bridge, with the lab's `/etc/hosts` and its
+    /// name as hostname (also after [`Lab::new`], for a host a check needs of its own).
+    pub fn add_host(&mut self, name: &str, octet: u8) {
+        let step = |r: Result<(), String>| r.unwrap_or_else(|e| panic!("setting up the lab: {e}"));
+        let i = self.hosts.len();
+        let pid = std::process::id();
+        let hosts_file = self.dir.path().join("hosts");
+        let netns = format!("kse{pid}-{i}");
+        let port = format!("p{i}");
+        let addr = Ipv4Addr::new(192, 0, 2, octet);
+        step(ip(&["netns", "add", &netns]));
+        step(ip(&[
+            "-n",
+            &self.switch,
+            "link",
+            "add",
+            &port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            &netns,
+        ]));
+        step(ip(&[
+            "-n",
+            &self.switch,
+            "link",
+            "set",
+            &port,
+            "master",
+            "br0",
+            "up",
+        ]));
+        step(ip(&[
+            "-n",
+            &netns,
+            "addr",
+            "add",
+            &format!("{addr}/24"),
+            "dev",
+            "eth0",
+        ]));
+        step(ip(&["-n", &netns, "link", "set", "eth0", "up"]));
+        step(ip(&["-n", &netns, "link", "set", "lo", "up"]));
+        let root = self.dir.path().join(name);
+        for d in ["etc-up", "etc-work", "lib-up", "lib-work"] {
+            fs::create_dir_all(root.join(d)).expect("overlay dirs");
+        }
+        let ready = root.join("ready");
+        let script = format!(
+            "set -e\n\
+             mount -t overlay overlay -o lowerdir=/etc,upperdir={r}/etc-up,workdir={r}/etc-work /etc\n\
+             mount -t overlay overlay -o lowerdir=/var/lib,upperdir={r}/lib-up,workdir={r}/lib-work /var/lib\n\
+             mount -t tmpfs -o mode=0755 tmpfs /run\n\
+             cat {hosts} > /etc/hosts\n\
+             mkdir -p /etc/kubernetes\n\
+             hostname {name}\n\
+             echo $$ > {ready}.tmp && mv {ready}.tmp {ready}\n\
+             exec sleep 86400\n",
+            r = root.display(),
+            hosts = hosts_file.display(),
+            ready = ready.display(),
+        );
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &netns, "unshare", "--mount", "--uts"])
+            .args(["--propagation", "private", "sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                fs::File::create(root.join("holder.log")).expect("holder log"),
+            ));
+        die_with_parent(&mut cmd);
+        let holder = cmd.spawn().expect("spawn the host's namespace holder");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !ready.exists() {
+            if Instant::now() > deadline {
+                panic!(
+                    "host {name} did not come up: {}",
+                    fs::read_to_string(root.join("holder.log")).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let holder_pid = fs::read_to_string(&ready)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .expect("the holder's PID");
+        self.hosts.push(Host {
+            name: name.to_string(),
+            netns,
+            holder,
+            holder_pid,
+        });
     }
 
     pub fn host(&self, name: &str) -> &Host {
