@@ -7,11 +7,13 @@
 //! - [`manifests`]: `manifests/` (what `kubectl apply` and `kubeadm join` need);
 //! - [`kubelet`]: `config/` (the KubeletConfiguration and the kubelet's systemd drop-in);
 //! - [`controlplane`]: `control-plane/<controller>/` (static pods, authentication and
-//!   encryption configuration).
+//!   encryption configuration);
+//! - [`coredns`]: `manifests/coredns-*.yaml` (the CoreDNS add-on, with `addons.coredns`).
 //!
 //! The families import the engine and nothing of each other; this module only joins them.
 
 pub mod controlplane;
+pub mod coredns;
 pub mod engine;
 pub mod kubeconfigs;
 pub mod kubelet;
@@ -44,5 +46,6 @@ pub fn render(
         templates,
     )?)?;
     files.extend(kubelet::render(&kubelet_config, templates)?)?;
+    files.extend(coredns::render(model, templates)?)?;
     Ok(files)
 }
