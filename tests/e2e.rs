@@ -16,6 +16,8 @@
 #[path = "e2e/cluster.rs"]
 mod cluster;
 mod common;
+#[path = "e2e/coredns.rs"]
+mod coredns;
 #[path = "e2e/lab.rs"]
 mod lab;
 
@@ -602,6 +604,11 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
     k.run("kubeadm join with a wrong CA pin is refused", || {
         kubeadm_join(c, &token, false)
     });
+
+    k.run(
+        "CoreDNS: the manifests apply; the real coredns answers from the API with the rendered RBAC",
+        || coredns::coredns(c),
+    );
 
     k.run("an unknown flag makes kube-apiserver exit", || {
         unknown_flag(c)
