@@ -134,6 +134,8 @@ const KUBE_PROXY: &[&str] = &[
     "config",
     "kubeconfig",
 ];
+/// Every CoreDNS manifest's variables (`render::coredns`, one context for all).
+const COREDNS: &[&str] = &["dns_domain", "dns_ip", "image"];
 
 /// The variable sets several templates share, by the name the README gives
 /// them: a row of the README's table names its set rather than repeat it.
@@ -141,6 +143,7 @@ pub const VARIABLE_SETS: &[(&str, &[&str])] = &[
     ("control-plane", CONTROL_PLANE),
     ("public-manifest", PUBLIC_MANIFEST),
     ("kube-proxy", KUBE_PROXY),
+    ("coredns", COREDNS),
 ];
 
 /// The registry. Order is the README's.
@@ -398,6 +401,48 @@ pub const TEMPLATES: &[TemplateInfo] = &[
         "manifests/kube-proxy-daemonset.yaml",
         renders: "`manifests/kube-proxy-daemonset.yaml` (with `addons.kube_proxy`)",
         variables: KUBE_PROXY,
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/coredns-serviceaccount.yaml",
+        renders: "`manifests/coredns-serviceaccount.yaml` (with `addons.coredns`)",
+        variables: COREDNS,
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/coredns-clusterrole.yaml",
+        renders: "`manifests/coredns-clusterrole.yaml` (with `addons.coredns`)",
+        variables: COREDNS,
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/coredns-clusterrolebinding.yaml",
+        renders: "`manifests/coredns-clusterrolebinding.yaml` (with `addons.coredns`)",
+        variables: COREDNS,
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/coredns-configmap.yaml",
+        renders: "`manifests/coredns-configmap.yaml` (with `addons.coredns`)",
+        variables: COREDNS,
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/coredns-deployment.yaml",
+        renders: "`manifests/coredns-deployment.yaml` (with `addons.coredns`)",
+        variables: COREDNS,
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/coredns-service.yaml",
+        renders: "`manifests/coredns-service.yaml` (with `addons.coredns`)",
+        variables: COREDNS,
+        sometimes: &[],
+    ),
+    template!(
+        "manifests/coredns-poddisruptionbudget.yaml",
+        renders: "`manifests/coredns-poddisruptionbudget.yaml` (with `addons.coredns`)",
+        variables: COREDNS,
         sometimes: &[],
     ),
 ];

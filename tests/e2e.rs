@@ -16,6 +16,8 @@
 #[path = "e2e/cluster.rs"]
 mod cluster;
 mod common;
+#[path = "e2e/coredns.rs"]
+mod coredns;
 #[path = "e2e/kube_proxy.rs"]
 mod kube_proxy;
 #[path = "e2e/kubelet.rs"]
@@ -610,6 +612,11 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
     k.run("kubeadm join with a wrong CA pin is refused", || {
         kubeadm_join(c, &token, false)
     });
+
+    k.run(
+        "CoreDNS: the manifests apply; the real coredns answers from the API with the rendered RBAC",
+        || coredns::coredns(c),
+    );
 
     k.run("an unknown flag makes kube-apiserver exit", || {
         unknown_flag(c)

@@ -104,7 +104,7 @@ fn kubectl_binary() -> PathBuf {
 /// format, so `create --dry-run=client` can map kinds to resources without a
 /// server. The kubeadm, kubelet and kube-proxy config kinds are not served by any API
 /// server; they are listed only so kubectl parses those documents too.
-fn discovery() -> [(&'static str, Value); 7] {
+fn discovery() -> [(&'static str, Value); 8] {
     let group = |name: &str, version: &str| {
         let gv = if name.is_empty() {
             version.to_string()
@@ -130,9 +130,10 @@ fn discovery() -> [(&'static str, Value); 7] {
             json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
                 group("", "v1"),
                 group("rbac.authorization.k8s.io", "v1"),
+                group("apps", "v1"),
+                group("policy", "v1"),
                 group("kubeadm.k8s.io", "v1beta4"),
                 group("kubelet.config.k8s.io", "v1beta1"),
-                group("apps", "v1"),
                 group("kubeproxy.config.k8s.io", "v1alpha1"),
             ]}),
         ),
@@ -144,7 +145,25 @@ fn discovery() -> [(&'static str, Value); 7] {
                     ("configmaps", "ConfigMap", true),
                     ("secrets", "Secret", true),
                     ("serviceaccounts", "ServiceAccount", true),
+                    ("services", "Service", true),
                 ],
+            ),
+        ),
+        (
+            "apps/v1/serverresources.json",
+            resources(
+                "apps/v1",
+                &[
+                    ("daemonsets", "DaemonSet", true),
+                    ("deployments", "Deployment", true),
+                ],
+            ),
+        ),
+        (
+            "policy/v1/serverresources.json",
+            resources(
+                "policy/v1",
+                &[("poddisruptionbudgets", "PodDisruptionBudget", true)],
             ),
         ),
         (
@@ -172,10 +191,6 @@ fn discovery() -> [(&'static str, Value); 7] {
                 "kubelet.config.k8s.io/v1beta1",
                 &[("kubeletconfigurations", "KubeletConfiguration", false)],
             ),
-        ),
-        (
-            "apps/v1/serverresources.json",
-            resources("apps/v1", &[("daemonsets", "DaemonSet", true)]),
         ),
         (
             "kubeproxy.config.k8s.io/v1alpha1/serverresources.json",
@@ -972,8 +987,9 @@ const KUBE_PROXY_FILES: [&str; 6] = [
 ];
 const KUBE_PROXY_CONFIG_MAP: &str = "manifests/kube-proxy-configmap.yaml";
 
-/// `spec` with `[addons]` and `lines` under it.
+/// `spec` with `[addons]` and `lines` under it (the base spec has no `[addons]`).
 fn with_addons(spec: &str, lines: &str) -> String {
+    assert!(!spec.contains("[addons]"));
     format!("{spec}[addons]\n{lines}\n")
 }
 
@@ -1345,4 +1361,240 @@ fn kube_proxy_binds_the_wildcard_of_an_ipv6_pod_cidr() {
     let (config, _) = kube_proxy_documents(&k, &k.parse(&out.join(KUBE_PROXY_CONFIG_MAP)));
     assert_eq!(config["bindAddress"], "::");
     assert_eq!(config["clusterCIDR"], "fd00:200::/56");
+}
+
+// ---------------------------------------------------------------------------------------
+// The CoreDNS add-on
+
+const COREDNS_FILES: [&str; 7] = [
+    "manifests/coredns-clusterrole.yaml",
+    "manifests/coredns-clusterrolebinding.yaml",
+    "manifests/coredns-configmap.yaml",
+    "manifests/coredns-deployment.yaml",
+    "manifests/coredns-poddisruptionbudget.yaml",
+    "manifests/coredns-service.yaml",
+    "manifests/coredns-serviceaccount.yaml",
+];
+
+/// kubeadm's Corefile for cluster domain `domain`, as kubeadm 1.32–1.36 write it.
+fn kubeadm_corefile(domain: &str) -> String {
+    format!(
+        ".:53 {{\n    errors\n    health {{\n       lameduck 5s\n    }}\n    ready\n    \
+         kubernetes {domain} in-addr.arpa ip6.arpa {{\n       pods insecure\n       \
+         fallthrough in-addr.arpa ip6.arpa\n       ttl 30\n    }}\n    prometheus :9153\n    \
+         forward . /etc/resolv.conf {{\n       max_concurrent 1000\n    }}\n    cache 30 {{\n       \
+         disable success {domain}\n       disable denial {domain}\n    }}\n    loop\n    reload\n    \
+         loadbalance\n}}\n"
+    )
+}
+
+#[test]
+fn coredns_renders_exactly_its_objects_only_when_switched_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base_out = render(&tmp.path().join("base"), &base());
+    let off = render(
+        &tmp.path().join("off"),
+        &with_addons(&base(), "coredns = false"),
+    );
+    let on = render(
+        &tmp.path().join("on"),
+        &with_addons(&base(), "coredns = true"),
+    );
+    // The negative control: without the key, or with it false, not one CoreDNS file.
+    let files = common::hash_tree(&base_out);
+    for f in COREDNS_FILES {
+        assert!(!files.contains_key(f), "{f} is rendered without coredns");
+    }
+    assert_eq!(changed(&base_out, &off), Vec::<String>::new());
+    // Switched on: exactly these files appear, and no other file changes.
+    assert_eq!(changed(&base_out, &on), COREDNS_FILES);
+
+    let k = Kubectl::new();
+    let m = k.manifests(&on);
+    let id = |v: &Value| {
+        [
+            &v["apiVersion"],
+            &v["kind"],
+            &v["metadata"]["namespace"],
+            &v["metadata"]["name"],
+        ]
+        .map(|x| x.as_str().unwrap_or("").to_string())
+    };
+    let rbac = "rbac.authorization.k8s.io/v1";
+    #[rustfmt::skip]
+    let want = [
+        ("clusterrole", [rbac, "ClusterRole", "", "system:coredns"]),
+        ("clusterrolebinding", [rbac, "ClusterRoleBinding", "", "system:coredns"]),
+        ("configmap", ["v1", "ConfigMap", "kube-system", "coredns"]),
+        ("deployment", ["apps/v1", "Deployment", "kube-system", "coredns"]),
+        ("poddisruptionbudget", ["policy/v1", "PodDisruptionBudget", "kube-system", "coredns"]),
+        ("service", ["v1", "Service", "kube-system", "kube-dns"]),
+        ("serviceaccount", ["v1", "ServiceAccount", "kube-system", "coredns"]),
+    ];
+    for (file, expected) in want {
+        let obj = &m[&format!("manifests/coredns-{file}.yaml")];
+        assert_eq!(id(obj), expected.map(String::from), "{file}");
+    }
+    let get = |f: &str| &m[&format!("manifests/coredns-{f}.yaml")];
+
+    // RBAC: kubeadm's rules, bound to the ServiceAccount.
+    assert_eq!(
+        rules(get("clusterrole")),
+        json!([
+            {"apiGroups": [""], "resources": ["endpoints", "services", "pods", "namespaces"],
+             "verbs": ["list", "watch"]},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
+             "verbs": ["list", "watch"]},
+        ])
+    );
+    let binding = get("clusterrolebinding");
+    assert_eq!(
+        role_ref(binding),
+        ("ClusterRole".to_string(), "system:coredns".to_string())
+    );
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "coredns", "namespace": "kube-system"}])
+    );
+
+    // The Corefile serves the spec's cluster domain, exactly as kubeadm writes it.
+    let corefile = get("configmap")["data"]["Corefile"].as_str().unwrap();
+    assert_eq!(corefile, kubeadm_corefile("mf.local"));
+    assert!(corefile.contains("kubernetes mf.local in-addr.arpa ip6.arpa {"));
+
+    // The Service sits at the kubelet's clusterDNS, as the kubelet reads it.
+    let kubelet = k.parse(&on.join("config/kubelet-config.yaml"));
+    let service = get("service");
+    assert_eq!(kubelet["clusterDNS"], json!(["10.32.0.10"]));
+    assert_eq!(service["spec"]["clusterIP"], kubelet["clusterDNS"][0]);
+    assert_eq!(
+        service["spec"]["ports"],
+        json!([
+            {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+            {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+            {"name": "metrics", "port": 9153, "protocol": "TCP", "targetPort": 9153},
+        ])
+    );
+    assert_eq!(
+        service["metadata"]["annotations"],
+        json!({"prometheus.io/port": "9153", "prometheus.io/scrape": "true"})
+    );
+
+    // The Deployment: kubeadm's, with the image kubeadm pairs with v1.34.
+    let deployment = get("deployment");
+    let spec = &deployment["spec"];
+    let pod = &spec["template"]["spec"];
+    let container = &pod["containers"][0];
+    assert_eq!(spec["replicas"], 2);
+    assert_eq!(
+        container["image"],
+        "registry.k8s.io/coredns/coredns:v1.12.1"
+    );
+    assert_eq!(container["args"], json!(["-conf", "/etc/coredns/Corefile"]));
+    assert_eq!(
+        pod["tolerations"],
+        json!([
+            {"key": "CriticalAddonsOnly", "operator": "Exists"},
+            {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"},
+        ])
+    );
+    assert_eq!(pod["nodeSelector"], json!({"kubernetes.io/os": "linux"}));
+    assert_eq!(pod["priorityClassName"], "system-cluster-critical");
+    assert_eq!(pod["serviceAccountName"], "coredns");
+    assert_eq!(pod["dnsPolicy"], "Default");
+    let anti =
+        &pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"];
+    assert_eq!(
+        anti[0]["podAffinityTerm"]["topologyKey"],
+        "kubernetes.io/hostname"
+    );
+    assert_eq!(
+        container["securityContext"],
+        json!({"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
+               "capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}})
+    );
+    assert_eq!(
+        pod["volumes"][0]["configMap"],
+        json!({"name": "coredns", "items": [{"key": "Corefile", "path": "Corefile"}]})
+    );
+    // The Service, the Deployment and the budget all select the pods the Deployment makes.
+    let labels = &spec["template"]["metadata"]["labels"];
+    assert_eq!(*labels, json!({"k8s-app": "kube-dns"}));
+    assert_eq!(spec["selector"]["matchLabels"], *labels);
+    assert_eq!(service["spec"]["selector"], *labels);
+    let pdb = get("poddisruptionbudget");
+    assert_eq!(pdb["spec"]["selector"]["matchLabels"], *labels);
+    assert_eq!(pdb["spec"]["maxUnavailable"], 1);
+    assert!(pdb["spec"].get("minAvailable").is_none());
+}
+
+#[test]
+fn coredns_image_follows_the_repository_and_the_minor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let k = Kubectl::new();
+    let image = |name: &str, spec: String| {
+        let out = render(
+            &tmp.path().join(name),
+            &with_addons(&spec, "coredns = true"),
+        );
+        let d = k.parse(&out.join("manifests/coredns-deployment.yaml"));
+        d["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // A mirror has no extra `coredns/` path element (kubeadm's GetDNSImage).
+    let mirror = switched(
+        "dns_domain = \"mf.local\"",
+        "dns_domain = \"mf.local\"\nimage_repository = \"mirror.example.com/k8s\"",
+    );
+    assert_eq!(
+        image("mirror", mirror),
+        "mirror.example.com/k8s/coredns:v1.12.1"
+    );
+    let oldest = base().replace("v1.34.2", "v1.32.13");
+    assert_eq!(
+        image("oldest", oldest),
+        "registry.k8s.io/coredns/coredns:v1.11.3"
+    );
+}
+
+#[test]
+fn coredns_for_an_unknown_minor_warns_and_uses_the_newest_tag() {
+    let run = |name: &str, addons: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = with_addons(&base().replace("v1.34.2", "v1.37.0"), addons);
+        fs::write(dir.path().join("cluster.toml"), spec).unwrap();
+        let seed = dir.path().join("seed");
+        fs::write(&seed, format!("{SEED}\n")).unwrap();
+        fs::set_permissions(&seed, fs::Permissions::from_mode(0o600)).unwrap();
+        let out = dir.path().join("out");
+        let r = common::kubeseed(
+            [
+                "render".as_ref(),
+                dir.path().join("cluster.toml").as_os_str(),
+                "--out".as_ref(),
+                out.as_os_str(),
+            ],
+            &[],
+        )
+        .success(name);
+        (r.stderr, out, dir)
+    };
+    let warning = "kubeseed knows no CoreDNS version for Kubernetes 1.37";
+    let (stderr, out, _dir) = run("coredns on", "coredns = true");
+    assert!(stderr.contains(warning), "{stderr}");
+    assert!(
+        stderr.contains("registry.k8s.io/coredns/coredns:v1.14.2"),
+        "{stderr}"
+    );
+    let deployment = fs::read_to_string(out.join("manifests/coredns-deployment.yaml")).unwrap();
+    assert!(deployment.contains("image: registry.k8s.io/coredns/coredns:v1.14.2\n"));
+    // The control: the same minor without CoreDNS says nothing about it.
+    let (stderr, _, _dir) = run("coredns off", "coredns = false");
+    assert!(!stderr.contains("CoreDNS"), "{stderr}");
+    assert!(
+        stderr.contains("etcd"),
+        "the etcd fallback still warns: {stderr}"
+    );
 }

@@ -21,8 +21,8 @@ use std::path::Path;
 use crate::derive::Seed;
 use crate::error::Error;
 use crate::issue::ExternalCa;
-use crate::render::controlplane;
 use crate::render::Templates;
+use crate::render::{controlplane, coredns};
 use crate::{load, rfc3339, spec, write};
 
 /// A warning on stderr; it never fails the command.
@@ -104,7 +104,11 @@ fn render_in_memory(
         Some(dir) => Templates::with_overrides(load::templates(dir)?)?,
         None => Templates::embedded()?,
     };
-    for w in controlplane::warnings(&crate::model::Model::from_spec(&spec)) {
+    let model = crate::model::Model::from_spec(&spec);
+    for w in controlplane::warnings(&model)
+        .into_iter()
+        .chain(coredns::warnings(&model))
+    {
         warn(&w);
     }
     write::check_out_dir(out)?;

@@ -8,12 +8,14 @@
 //! - [`kubelet`]: `config/` (the KubeletConfiguration and the kubelet's systemd drop-in);
 //! - [`controlplane`]: `control-plane/<controller>/` (static pods, authentication and
 //!   encryption configuration);
+//! - [`coredns`]: `manifests/coredns-*.yaml` (the CoreDNS add-on, with `addons.coredns`).
 //! - [`kube_proxy`]: `manifests/kube-proxy-*.yaml` (the kube-proxy add-on, with
 //!   `addons.kube_proxy`).
 //!
 //! The families import the engine and nothing of each other; this module only joins them.
 
 pub mod controlplane;
+pub mod coredns;
 pub mod engine;
 pub mod kube_proxy;
 pub mod kubeconfigs;
@@ -48,5 +50,6 @@ pub fn render(
     )?)?;
     files.extend(kubelet::render(model, &kubelet_config, templates)?)?;
     files.extend(kube_proxy::render(model, templates)?)?;
+    files.extend(coredns::render(model, templates)?)?;
     Ok(files)
 }

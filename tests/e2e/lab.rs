@@ -249,6 +249,11 @@ impl Lab {
             .unwrap_or_else(|| panic!("no host {name}"))
     }
 
+    /// The file naming host `name`'s network namespace (`ip netns`), for `setns`.
+    pub fn netns_path(&self, name: &str) -> PathBuf {
+        Path::new("/run/netns").join(&self.host(name).netns)
+    }
+
     /// A command that runs `argv` inside host `name`'s namespaces.
     pub fn command(&self, name: &str, argv: &[String]) -> Command {
         let h = self.host(name);
