@@ -78,6 +78,13 @@ fn golden_ha() {
     golden("ha");
 }
 
+/// A version 2 spec: its defaults (the add-ons, self-delete, the controller taint, the
+/// staticPodPath keeper) and labelled, tainted pools.
+#[test]
+fn golden_complete() {
+    golden("complete");
+}
+
 #[test]
 fn rendering_twice_gives_identical_trees() {
     let tmp = tempfile::tempdir().unwrap();
