@@ -533,3 +533,60 @@ fn a_foreign_out_or_a_usage_error_exits_1() {
     assert_eq!(code(&run), 1, "{}", run.stderr);
     assert!(run.stdout.is_empty());
 }
+
+/// `version = 1` → `2`: exactly what the README's "Spec versions" says version 2 adds; not
+/// one certificate, key, kubeconfig or token changes.
+#[test]
+fn moving_to_version_2_adds_what_it_says_and_re_keys_nothing() {
+    let manifests = [
+        "coredns-clusterrole",
+        "coredns-clusterrolebinding",
+        "coredns-configmap",
+        "coredns-deployment",
+        "coredns-poddisruptionbudget",
+        "coredns-service",
+        "coredns-serviceaccount",
+        "kube-proxy-clusterrolebinding",
+        "kube-proxy-configmap",
+        "kube-proxy-daemonset",
+        "kube-proxy-role",
+        "kube-proxy-rolebinding",
+        "kube-proxy-serviceaccount",
+        "node-self-delete-clusterrole",
+        "node-self-delete-clusterrolebinding",
+    ];
+    let mut expected: Vec<(char, String)> = vec![
+        ('~', "config/10-kubeseed.conf".into()),
+        ('+', "config/static-pod-path.keep".into()),
+        ('~', "index.json".into()),
+    ];
+    expected.extend(manifests.map(|m| ('+', format!("manifests/{m}.yaml"))));
+    let keep = "rootfs/etc/kubernetes/manifests/.kubeseed-keep";
+    let drop_in = "rootfs/etc/systemd/system/kubelet.service.d/20-kubeseed-node.conf";
+    for c in CONTROLLERS {
+        expected.push(('+', format!("config/nodes/{c}/20-kubeseed-node.conf")));
+        expected.push(('+', format!("nodes/{c}/{keep}")));
+        expected.push(('+', format!("nodes/{c}/{drop_in}")));
+    }
+    expected.push(('+', format!("nodes/workers/{keep}")));
+    let expected: Vec<(char, &str)> = expected.iter().map(|(m, p)| (*m, p.as_str())).collect();
+    let nodes = [CONTROLLERS.as_slice(), &["workers"]].concat();
+    let text = scenario_with_nodes(
+        &edited("version = 1", "version = 2"),
+        &expected,
+        &[(
+            &nodes,
+            &["/etc/systemd/system/kubelet.service.d/10-kubeseed.conf"],
+        )],
+        &[],
+    );
+    // The exact list above is the proof; said once more for the reader.
+    for line in text.lines().filter(|l| !l.starts_with(' ')) {
+        assert!(
+            !line.contains(" pki/")
+                && !line.contains(" kubeconfig/")
+                && !line.contains("bootstrap-token-"),
+            "{line}"
+        );
+    }
+}
