@@ -14,6 +14,8 @@ use minijinja::context;
 use super::{RenderError, Templates};
 use crate::fileset::{File, FileSet, Kind};
 use crate::model::Model;
+// kubeadm's default `imageRepository`, where CoreDNS lives one level down.
+use crate::spec::DEFAULT_IMAGE_REPOSITORY;
 use crate::templates::registered;
 
 pub const SERVICE_ACCOUNT: &str = registered("manifests/coredns-serviceaccount.yaml");
@@ -47,9 +49,6 @@ pub const COREDNS_VERSIONS: &[(u32, &str)] = &[
     (35, "v1.13.1"),
     (36, "v1.14.2"),
 ];
-
-/// kubeadm's default `imageRepository`, where CoreDNS lives one level down.
-const DEFAULT_IMAGE_REPOSITORY: &str = "registry.k8s.io";
 
 /// The CoreDNS image tag for a Kubernetes minor version, and whether it had to
 /// fall back to the newest minor the table knows (the spec refuses minors
