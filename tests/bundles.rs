@@ -4,8 +4,9 @@
 //! (cloud-config with PyYAML, the parser cloud-init itself uses) to the same files as the
 //! `rootfs/` tree and as an independent statement of what each node must get.
 //!
-//! Both examples are rendered once by the real binary; `ha` has three controllers, a pool
-//! with three formats and a pool with Ignition only.
+//! The examples are rendered once by the real binary; `ha` has three controllers, a pool
+//! with three formats and a pool with Ignition only; `complete` is a version 2 spec (each
+//! node's own kubelet drop-in, the staticPodPath keeper).
 
 mod common;
 
@@ -53,7 +54,7 @@ fn render(spec: &Path, out: &Path) {
 fn examples() -> &'static [Example] {
     static EXAMPLES: OnceLock<Vec<Example>> = OnceLock::new();
     EXAMPLES.get_or_init(|| {
-        ["single", "ha"]
+        ["single", "ha", "complete"]
             .into_iter()
             .map(|name| {
                 let spec_path = repo().join(format!("examples/{name}/cluster.toml"));
@@ -304,12 +305,22 @@ fn expected_tree(ex: &Example, node: &str, controller: bool) -> Tree {
         &out.join("kubeconfig/bootstrap-kubelet.conf"),
         None,
     );
-    // Rendered by the kubelet work; here once it exists.
+    // The kubelet's files; a controller's or pool's own drop-in, if it has labels or taints;
+    // the staticPodPath keeper of a version 2 spec.
+    let own_drop_in = format!("config/nodes/{node}/20-kubeseed-node.conf");
     for (source, host) in [
         ("config/kubelet-config.yaml", "/var/lib/kubelet/config.yaml"),
         (
             "config/10-kubeseed.conf",
             "/etc/systemd/system/kubelet.service.d/10-kubeseed.conf",
+        ),
+        (
+            own_drop_in.as_str(),
+            "/etc/systemd/system/kubelet.service.d/20-kubeseed-node.conf",
+        ),
+        (
+            "config/static-pod-path.keep",
+            "/etc/kubernetes/manifests/.kubeseed-keep",
         ),
     ] {
         if out.join(source).exists() {
@@ -436,8 +447,8 @@ fn cloud_init_schema_accepts_every_cloud_config() {
     }
     assert_eq!(
         checked,
-        2 + 4,
-        "single: cp-0, workers; ha: cp-0..2, workers"
+        2 + 4 + 3,
+        "single: cp-0, workers; ha: cp-0..2, workers; complete: cp-0, workers, gpu"
     );
 
     // The validator is no rubber stamp: the unquoted-octal mistake is refused.
@@ -485,8 +496,8 @@ fn ignition_validate_accepts_every_ignition_config() {
     }
     assert_eq!(
         checked,
-        2 + 5,
-        "single: cp-0, workers; ha: cp-0..2, workers, gpu"
+        2 + 5 + 3,
+        "single: cp-0, workers; ha: cp-0..2, workers, gpu; complete: cp-0, workers, gpu"
     );
 
     // And it does check: an octal-string mode is refused.
@@ -725,6 +736,11 @@ fn formats_are_honoured_per_node() {
         dirs.sort();
         let expected: Vec<(&str, Vec<&str>)> = match ex.name {
             "single" => vec![("cp-0", all.to_vec()), ("workers", all.to_vec())],
+            "complete" => vec![
+                ("cp-0", all.to_vec()),
+                ("gpu", all.to_vec()),
+                ("workers", all.to_vec()),
+            ],
             _ => vec![
                 ("cp-0", all.to_vec()),
                 ("cp-1", all.to_vec()),
