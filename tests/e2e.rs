@@ -525,7 +525,7 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
         || node_self_delete(c, &node_conf, node, other),
     );
     k.run(
-        "the real kubelet accepts a labelled, tainted pool's drop-ins; its Node carries them",
+        "the real kubelet starts from a labelled, tainted pool's drop-ins and bootstraps; its Node carries them",
         || kubelet::labelled_kubelet(c),
     );
     k.run("the node may not read kube-system Secrets", || {

@@ -1,7 +1,8 @@
 //! The real kubelet on the `ws` host, started exactly as a worker bundle's systemd drop-ins
 //! start it: it must accept its flags (the pool's labels and taints among them) and its
-//! configuration. The Node a node identity of that pool creates carries those labels and
-//! taints, which NodeRestriction accepts (and refuses a label the spec would refuse).
+//! configuration and finish its TLS bootstrap before it stops for lack of a container
+//! runtime. The Node its new identity creates carries those labels and taints, which
+//! NodeRestriction accepts (and refuses a label the spec would refuse).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -107,14 +108,57 @@ pub fn labelled_kubelet(c: &mut Cluster) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
         cmd.push(format!("--config-dir={}", s(&dropins)));
     }
-    // From 1.32 to 1.36 the kubelet validates its flags (labels included) and configuration,
-    // starts its client-certificate manager, then stops at the container runtime, which the
-    // test machines lack; the certificate request is asynchronous and does not finish first.
-    // So: the kubelet must get exactly that far, no flag or configuration refused.
-    let log = run_kubelet(c, &cmd, "kubelet")?;
+    // The kubelet validates its flags (labels included) and configuration, starts its
+    // client-certificate manager (which bootstraps asynchronously), then asks the container
+    // runtime for its version. There is no runtime here: a socket at the runtime's path that
+    // accepts and never answers keeps that question open long enough for the bootstrap to
+    // finish; then the kubelet stops for lack of a runtime.
+    let silent = c.lab.spawn(
+        "ws",
+        "silent-runtime-socket",
+        &[
+            "/usr/bin/python3".into(),
+            "-c".into(),
+            "import os, socket, time\n\
+             os.makedirs('/run/containerd', exist_ok=True)\n\
+             s = socket.socket(socket.AF_UNIX)\n\
+             s.bind('/run/containerd/containerd.sock')\n\
+             s.listen(64)\n\
+             held = []\n\
+             while True:\n    held.append(s.accept())\n"
+                .into(),
+        ],
+    );
+    // A link, as the kubelet writes it, to the dated file beside it by its on-node path.
+    let current = node.join("var/lib/kubelet/pki/kubelet-client-current.pem");
+    let id = c.lab.spawn("ws", "kubelet", &cmd);
+    let bootstrapped = wait("the kubelet's TLS bootstrap", 60, || {
+        if fs::symlink_metadata(&current).is_ok() {
+            return Ok(());
+        }
+        match c.lab.exited(id) {
+            Some(st) => Err(format!("the kubelet exited ({st}) before its certificate")),
+            None => Err("no client certificate yet".into()),
+        }
+    });
+    let stopped = wait("the kubelet to stop at the runtime", 120, || {
+        match c.lab.exited(id) {
+            Some(_) => Ok(()),
+            None => Err("still running".into()),
+        }
+    });
+    let log = c.lab.log_tail(id, 40);
+    c.lab.kill(id);
+    c.lab.kill(silent);
+    bootstrapped.map_err(|e| format!("{e}\n{log}"))?;
+    let dated = fs::read_link(&current).map_err(|e| e.to_string())?;
+    let cert = node
+        .join("var/lib/kubelet/pki")
+        .join(dated.file_name().ok_or("an empty link")?);
+    stopped.map_err(|e| format!("{e}\n{log}"))?;
     let stop = "validate CRI v1 runtime API for endpoint";
     expect(log.contains(stop), || {
-        format!("the kubelet did not reach the runtime:\n{log}")
+        format!("the kubelet did not stop at the runtime:\n{log}")
     })?;
     for refusal in [
         "unknown flag",
@@ -126,6 +170,22 @@ pub fn labelled_kubelet(c: &mut Cluster) -> Result<(), String> {
             format!("the kubelet said {refusal:?}:\n{log}")
         })?;
     }
+    let subject = crate::cluster::openssl_ws(
+        c,
+        &[
+            "x509",
+            "-noout",
+            "-subject",
+            "-nameopt",
+            "RFC2253",
+            "-in",
+            &s(&cert),
+        ],
+    )?;
+    expect(
+        subject.trim() == "subject=CN=system:node:ws,O=system:nodes",
+        || format!("the kubelet's certificate: {subject}"),
+    )?;
     // Negative control: the kubelet itself refuses a label kubeseed refuses, before the
     // runtime, so the pass above means the labels were judged.
     let mut bad = cmd.clone();
@@ -136,19 +196,27 @@ pub fn labelled_kubelet(c: &mut Cluster) -> Result<(), String> {
         || format!("the kubelet accepted node-role.kubernetes.io/worker:\n{log}"),
     )?;
 
-    // The Node as a node identity registers it (the kubelet's own TLS-bootstrap code, from
-    // the pool's bootstrap kubeconfig), with the pool's labels and taints.
-    let out = crate::cluster::tls_bootstrap(
-        c,
-        &node.join("etc/kubernetes/bootstrap-kubelet.conf"),
-        "ws-node",
-        "ws",
+    // The Node as the kubelet's new identity registers it (the kubelet itself would, after
+    // its runtime), with the pool's labels and taints.
+    let bootstrap = fs::read_to_string(node.join("etc/kubernetes/bootstrap-kubelet.conf"))
+        .map_err(|e| e.to_string())?;
+    let server = bootstrap
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .ok_or("no server in bootstrap-kubelet.conf")?;
+    let kubeconfig = c.scratch("ws-kubelet.conf");
+    fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    \
+             certificate-authority: {ca}\nusers:\n- name: u\n  user:\n    client-certificate: {pem}\n    \
+             client-key: {pem}\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\n\
+             current-context: x\n",
+            ca = s(&node.join("etc/kubernetes/pki/ca.crt")),
+            pem = s(&cert),
+        ),
     )
-    .output()
     .map_err(|e| e.to_string())?;
-    expect(out.status.success(), || crate::cluster::text(&out))?;
-    // The Node as its identity registers it, with the pool's labels and taints.
-    let kubeconfig = c.scratch("ws-node.conf");
     let node_yaml = |labels: &str| -> String {
         let labels: String = labels
             .split(',')
