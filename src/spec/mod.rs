@@ -1,4 +1,4 @@
-//! `cluster.toml`, version 1: parsing, defaults and validation.
+//! `cluster.toml` (spec versions 1 and 2): parsing, defaults and validation.
 //!
 //! This module owns the edge between what a user typed and what the rest of kubeseed may
 //! assume. [`parse`] turns the text into a [`Spec`] in which every value is typed (IPs,

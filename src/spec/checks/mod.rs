@@ -260,7 +260,7 @@ impl<'a> Check<'a> {
         } else if message.contains("expected a table") {
             format!("write it as a [{path}] table")
         } else {
-            "see the version 1 spec schema in SPEC.md".to_string()
+            "see the spec schema in SPEC.md and the README's table of keys".to_string()
         };
         self.problem(at, &path, message, Some(hint))
     }
