@@ -674,26 +674,32 @@ fn systemd_accepts_the_kubelet_drop_in() {
         ),
     )
     .unwrap();
+    // `systemd-analyze verify` of the unit with the drop-ins written so far: whether it
+    // passed, and everything it said.
+    let verify = || {
+        let out = Command::new(&analyze)
+            .args(["verify", "--man=no"])
+            .arg(units.path().join("kubelet.service"))
+            .env("SYSTEMD_UNIT_PATH", format!("{}:", units.path().display()))
+            .env("SYSTEMD_LOG_LEVEL", "info")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), said)
+    };
     fs::write(
         dropins.join("10-kubeseed.conf"),
         text.replace("/usr/bin/kubelet", &kubelet.display().to_string()),
     )
     .unwrap();
-    let out = Command::new(&analyze)
-        .args(["verify", "--man=no"])
-        .arg(units.path().join("kubelet.service"))
-        .env("SYSTEMD_UNIT_PATH", format!("{}:", units.path().display()))
-        .env("SYSTEMD_LOG_LEVEL", "info")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, said) = verify();
     assert!(
-        out.status.success() && said.trim().is_empty(),
+        ok && said.trim().is_empty(),
         "systemd-analyze verify: {said}"
     );
 
@@ -717,21 +723,9 @@ fn systemd_accepts_the_kubelet_drop_in() {
         labelled.read("config/nodes/gpu/20-kubeseed-node.conf"),
     )
     .unwrap();
-    let out = Command::new(&analyze)
-        .args(["verify", "--man=no"])
-        .arg(units.path().join("kubelet.service"))
-        .env("SYSTEMD_UNIT_PATH", format!("{}:", units.path().display()))
-        .env("SYSTEMD_LOG_LEVEL", "info")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, said) = verify();
     assert!(
-        out.status.success() && said.trim().is_empty(),
+        ok && said.trim().is_empty(),
         "systemd-analyze verify with the node drop-in: {said}"
     );
     fs::remove_file(dropins.join("20-kubeseed-node.conf")).unwrap();
@@ -742,14 +736,8 @@ fn systemd_accepts_the_kubelet_drop_in() {
         format!("{text}\nNoSuchKey=1\n"),
     )
     .unwrap();
-    let out = Command::new(&analyze)
-        .args(["verify", "--man=no"])
-        .arg(units.path().join("kubelet.service"))
-        .env("SYSTEMD_UNIT_PATH", format!("{}:", units.path().display()))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("NoSuchKey"));
+    let (_, said) = verify();
+    assert!(said.contains("NoSuchKey"), "{said}");
 }
 
 /// Files whose change is another stage's business (cluster manifests, node
