@@ -110,18 +110,8 @@ impl Check<'_> {
             }
 
             let formats = self.formats(raw.formats, &owner);
-            let taints = raw.taints.or_else(|| {
-                let defaults = self.defaults().controller_taints;
-                // Written nowhere, so they carry no span to report at: none is needed, they
-                // are valid.
-                (!defaults.is_empty()).then(|| {
-                    defaults
-                        .iter()
-                        .map(|t| S::new(0..0, t.to_string()))
-                        .collect()
-                })
-            });
-            let kubelet = self.node_kubelet(raw.labels, taints, &owner);
+            let default_taints = self.defaults().controller_taints;
+            let kubelet = self.node_kubelet(raw.labels, raw.taints, default_taints, &owner);
 
             if let (Some(name), Some(address), Some(formats), Some(kubelet)) =
                 (name, address, formats, kubelet)
@@ -162,7 +152,7 @@ impl Check<'_> {
                 )
                 .and_then(|name| self.node_name(name, &owner, names));
             let formats = self.formats(raw.formats, &owner);
-            let kubelet = self.node_kubelet(raw.labels, raw.taints, &owner);
+            let kubelet = self.node_kubelet(raw.labels, raw.taints, &[], &owner);
             if let (Some(name), Some(formats), Some(kubelet)) = (name, formats, kubelet) {
                 out.push(NodePool {
                     name,
@@ -262,10 +252,12 @@ impl Check<'_> {
 
     /// `labels` and `taints` of a controller or node pool: valid syntax, labels a kubelet may
     /// set on its own Node (it refuses to start with any other), no taint listed twice.
+    /// `default_taints` (valid by construction) apply when `taints` is not written.
     fn node_kubelet(
         &mut self,
         labels: Option<RawLabels>,
         taints: Option<Vec<S<String>>>,
+        default_taints: &[&str],
         owner: &str,
     ) -> Option<NodeKubelet> {
         let mut ok = true;
@@ -304,6 +296,9 @@ impl Check<'_> {
                     out.labels.insert(key.into_inner(), value.into_inner());
                 }
             }
+        }
+        if taints.is_none() {
+            out.taints = default_taints.iter().map(|t| t.to_string()).collect();
         }
         for (i, taint) in taints.unwrap_or_default().into_iter().enumerate() {
             let path = format!("{owner}.taints[{i}]");
