@@ -13,22 +13,13 @@ impl Check<'_> {
             kube_proxy: None,
             kube_proxy_mode: None,
         });
-        let kube_proxy_mode = match raw.kube_proxy_mode {
-            None => Some(DEFAULT_KUBE_PROXY_MODE),
-            Some(name) => {
-                let mode = ProxyMode::from_name(name.get_ref());
-                if mode.is_none() {
-                    let all = ProxyMode::ALL.map(|(_, n)| n).join(", ");
-                    self.err(
-                        Some(name.span()),
-                        "addons.kube_proxy_mode",
-                        format!("\"{}\" is not a kube-proxy mode", name.get_ref()),
-                        Some(format!("use one of {all}")),
-                    );
-                }
-                mode
-            }
-        };
+        let kube_proxy_mode = self.one_of(
+            raw.kube_proxy_mode.as_ref(),
+            "addons.kube_proxy_mode",
+            DEFAULT_KUBE_PROXY_MODE,
+            &ProxyMode::ALL,
+            "is not a kube-proxy mode",
+        );
         Some(Addons {
             coredns: raw.coredns.unwrap_or(self.defaults().coredns),
             kube_proxy: raw.kube_proxy.unwrap_or(self.defaults().kube_proxy),

@@ -321,6 +321,35 @@ impl<'a> Check<'a> {
         })
     }
 
+    /// One name from a fixed set (`pki.algorithm`, `addons.kube_proxy_mode`), or `default`
+    /// when absent; an unknown name is reported as `"<name>" <refusal>` with every choice.
+    fn one_of<T: Copy>(
+        &mut self,
+        raw: Option<&S<String>>,
+        key: &str,
+        default: T,
+        all: &[(T, &'static str)],
+        refusal: &str,
+    ) -> Option<T> {
+        let Some(name) = raw else {
+            return Some(default);
+        };
+        let found = all
+            .iter()
+            .find(|(_, n)| n == name.get_ref())
+            .map(|(v, _)| *v);
+        if found.is_none() {
+            let names: Vec<&str> = all.iter().map(|(_, n)| *n).collect();
+            self.err(
+                Some(name.span()),
+                key,
+                format!("\"{}\" {refusal}", name.get_ref()),
+                Some(format!("use one of {}", names.join(", "))),
+            );
+        }
+        found
+    }
+
     /// A non-empty list of names from a fixed set (`formats`, `usages`): each item known
     /// and listed once, each problem reported on its item; sorted, so that reordering the
     /// list changes nothing.
@@ -617,6 +646,21 @@ mod tests {
             hint(&p),
             "write each entry as its own [[controllers]] table"
         );
+    }
+
+    /// ADDON_KEYS is the list serde knows as `[addons]`'s keys, so every one of them (and
+    /// only they) is pointed to `[addons]` from another table.
+    #[test]
+    fn addon_keys_are_the_addons_table() {
+        let text = format!("{}\n[addons]\nfoo = 1\n", edit(&[]));
+        let p = only_error(
+            &text,
+            Some(text.lines().count()),
+            "addons.foo",
+            "unknown key `foo` in [addons]",
+        );
+        let listed: Vec<String> = super::ADDON_KEYS.iter().map(|k| format!("`{k}`")).collect();
+        assert_eq!(hint(&p), format!("expected one of {}", listed.join(", ")));
     }
 
     #[test]

@@ -38,22 +38,13 @@ impl Check<'_> {
         let header = raw.span();
         let raw = raw.into_inner();
 
-        let algorithm = match &raw.algorithm {
-            None => Some(DEFAULT_ALGORITHM),
-            Some(name) => {
-                let algorithm = Algorithm::from_name(name.get_ref());
-                if algorithm.is_none() {
-                    let all = Algorithm::ALL.map(|(_, n)| n).join(", ");
-                    self.err(
-                        Some(name.span()),
-                        "pki.algorithm",
-                        format!("\"{}\" is not supported", name.get_ref()),
-                        Some(format!("use one of {all}")),
-                    );
-                }
-                algorithm
-            }
-        };
+        let algorithm = self.one_of(
+            raw.algorithm.as_ref(),
+            "pki.algorithm",
+            DEFAULT_ALGORITHM,
+            &Algorithm::ALL,
+            "is not supported",
+        );
 
         let not_before = self
             .required(
