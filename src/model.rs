@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::derive::keys::Algorithm;
 use crate::identity::{CaId, IdentityRow, Profile, RowOutput, CLUSTER_LEAVES, CONTROLLER_LEAVES};
-use crate::spec::{Controller, Host, NodePool, Spec, TokenUsage};
+use crate::spec::{Controller, Host, NodePool, PodSecurityLevel, Spec, TokenUsage};
 
 /// Where a leaf certificate ends up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,7 +113,36 @@ pub struct ClusterValues {
     pub kube_proxy_mode: &'static str,
     /// The minor version of `kubernetes_version` (API versions and etcd follow it).
     pub kubernetes_minor: u32,
+    /// `security.audit_log`, `security.service_account_extend_token_expiration`,
+    /// `security.deny_service_external_ips`, `security.strong_tls_ciphers`,
+    /// `security.seccomp_default`, `security.pod_pids_limit`, `security.pod_security` (its
+    /// name), `security.private_kubelet_files`.
+    pub audit_log: bool,
+    pub service_account_extend_token_expiration: bool,
+    pub deny_service_external_ips: bool,
+    pub strong_tls_ciphers: bool,
+    /// [`STRONG_TLS_CIPHER_SUITES`] with `strong_tls_ciphers`, else empty (Go's defaults).
+    pub tls_cipher_suites: &'static [&'static str],
+    pub seccomp_default: bool,
+    pub pod_pids_limit: Option<i64>,
+    pub pod_security: Option<&'static str>,
+    pub private_kubelet_files: bool,
+    /// etcd's `--data-dir` and kubeadm's `etcd.local.dataDir`: `/var/lib/etcd`, or from spec
+    /// version 3 a directory below it that etcd creates itself, 0700.
+    pub etcd_data_dir: &'static str,
 }
+
+/// The TLS 1.2 cipher suites of `security.strong_tls_ciphers`: ECDHE key exchange and AEAD
+/// encryption only, in Go's names, which kube-apiserver, kube-controller-manager,
+/// kube-scheduler, the kubelet and etcd all read. TLS 1.3's suites are fixed by Go.
+pub const STRONG_TLS_CIPHER_SUITES: &[&str] = &[
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+];
 
 /// Every bootstrap token is in this group (kube-apiserver adds it).
 pub const BOOTSTRAPPERS_GROUP: &str = "system:bootstrappers";
@@ -170,6 +199,26 @@ impl ClusterValues {
             kube_proxy: spec.addons.kube_proxy,
             kube_proxy_mode: spec.addons.kube_proxy_mode.name(),
             kubernetes_minor: cluster.kubernetes_version.minor,
+            audit_log: spec.security.audit_log,
+            service_account_extend_token_expiration: spec
+                .security
+                .service_account_extend_token_expiration,
+            deny_service_external_ips: spec.security.deny_service_external_ips,
+            strong_tls_ciphers: spec.security.strong_tls_ciphers,
+            tls_cipher_suites: if spec.security.strong_tls_ciphers {
+                STRONG_TLS_CIPHER_SUITES
+            } else {
+                &[]
+            },
+            seccomp_default: spec.security.seccomp_default,
+            pod_pids_limit: spec.security.pod_pids_limit,
+            pod_security: spec.security.pod_security.map(PodSecurityLevel::name),
+            private_kubelet_files: spec.security.private_kubelet_files,
+            etcd_data_dir: if crate::spec::version_defaults(spec.version).private_etcd_data_dir {
+                "/var/lib/etcd/data"
+            } else {
+                "/var/lib/etcd"
+            },
         }
     }
 }

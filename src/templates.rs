@@ -99,9 +99,14 @@ const CONTROL_PLANE: &[&str] = &[
     "security.verify_kubelet_serving",
     "security.encryption_at_rest",
     "security.kubelet_signing_duration",
+    "security.audit_log",
+    "security.service_account_extend_token_expiration",
+    "security.pod_security",
+    "security.tls_cipher_suites",
     "apiserver.secure_port",
     "apiserver.probe_host",
     "apiserver.endpoint",
+    "apiserver.admission_plugins",
     "etcd.version",
     "etcd.v3_6",
     "etcd.servers",
@@ -111,6 +116,7 @@ const CONTROL_PLANE: &[&str] = &[
     "etcd.peer_url",
     "etcd.metrics_url",
     "etcd.probe_host",
+    "etcd.data_dir",
 ];
 
 /// Every public manifest's variables (one context for all of them); the
@@ -191,6 +197,18 @@ pub const TEMPLATES: &[TemplateInfo] = &[
         sometimes: &[],
     ),
     template!(
+        "control-plane/audit-policy.yaml",
+        renders: "`control-plane/<c>/audit-policy.yaml` (with `security.audit_log`)",
+        variables: &[],
+        sometimes: &[],
+    ),
+    template!(
+        "control-plane/admission-config.yaml",
+        renders: "`control-plane/<c>/admission-config.yaml` (with `security.pod_security`)",
+        variables: &["pod_security"],
+        sometimes: &[],
+    ),
+    template!(
         "config/10-kubeseed.conf",
         renders: "`config/10-kubeseed.conf`",
         variables: &["node_args"],
@@ -205,7 +223,14 @@ pub const TEMPLATES: &[TemplateInfo] = &[
     template!(
         "config/kubelet-config.yaml",
         renders: "`config/kubelet-config.yaml`, also the data of `manifests/kubelet-config-configmap.yaml`",
-        variables: &["dns_ip", "dns_domain", "server_tls_bootstrap"],
+        variables: &[
+            "dns_ip",
+            "dns_domain",
+            "server_tls_bootstrap",
+            "seccomp_default",
+            "pod_pids_limit",
+            "tls_cipher_suites",
+        ],
         sometimes: &[],
     ),
     template!(
@@ -316,6 +341,7 @@ pub const TEMPLATES: &[TemplateInfo] = &[
             "dns_domain",
             "pod_subnet",
             "service_subnet",
+            "etcd_data_dir",
         ],
         sometimes: &[],
     ),

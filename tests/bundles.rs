@@ -6,7 +6,8 @@
 //!
 //! The examples are rendered once by the real binary; `ha` has three controllers, a pool
 //! with three formats and a pool with Ignition only; `complete` is a version 2 spec (each
-//! node's own kubelet drop-in, the staticPodPath keeper).
+//! node's own kubelet drop-in, the staticPodPath keeper); `hardened` is its version 3 twin
+//! (the kubelet's files 0600, the audit policy and admission configuration).
 
 mod common;
 
@@ -54,7 +55,7 @@ fn render(spec: &Path, out: &Path) {
 fn examples() -> &'static [Example] {
     static EXAMPLES: OnceLock<Vec<Example>> = OnceLock::new();
     EXAMPLES.get_or_init(|| {
-        ["single", "ha", "complete"]
+        ["single", "ha", "complete", "hardened"]
             .into_iter()
             .map(|name| {
                 let spec_path = repo().join(format!("examples/{name}/cluster.toml"));
@@ -305,26 +306,35 @@ fn expected_tree(ex: &Example, node: &str, controller: bool) -> Tree {
         &out.join("kubeconfig/bootstrap-kubelet.conf"),
         None,
     );
-    // The kubelet's files; a controller's or pool's own drop-in, if it has labels or taints;
-    // the staticPodPath keeper of a version 2 spec.
+    // The kubelet's files (0600 with security.private_kubelet_files); a controller's or
+    // pool's own drop-in, if it has labels or taints; the staticPodPath keeper of a version 2
+    // spec.
+    let kubelet_mode = ex.spec.security.private_kubelet_files.then_some(0o600);
     let own_drop_in = format!("config/nodes/{node}/20-kubeseed-node.conf");
-    for (source, host) in [
-        ("config/kubelet-config.yaml", "/var/lib/kubelet/config.yaml"),
+    for (source, host, mode) in [
+        (
+            "config/kubelet-config.yaml",
+            "/var/lib/kubelet/config.yaml",
+            kubelet_mode,
+        ),
         (
             "config/10-kubeseed.conf",
             "/etc/systemd/system/kubelet.service.d/10-kubeseed.conf",
+            kubelet_mode,
         ),
         (
             own_drop_in.as_str(),
             "/etc/systemd/system/kubelet.service.d/20-kubeseed-node.conf",
+            kubelet_mode,
         ),
         (
             "config/static-pod-path.keep",
             "/etc/kubernetes/manifests/.kubeseed-keep",
+            None,
         ),
     ] {
         if out.join(source).exists() {
-            put(host, &out.join(source), None);
+            put(host, &out.join(source), mode);
         }
     }
     if !controller {
@@ -359,9 +369,15 @@ fn expected_tree(ex: &Example, node: &str, controller: bool) -> Tree {
             );
         }
     }
-    for name in ["encryption-config.yaml", "authentication-config.yaml"] {
+    // kube-apiserver's audit policy and admission configuration are 0600 on the host.
+    for (name, mode) in [
+        ("encryption-config.yaml", None),
+        ("authentication-config.yaml", None),
+        ("audit-policy.yaml", Some(0o600)),
+        ("admission-config.yaml", Some(0o600)),
+    ] {
         if cp.join(name).exists() {
-            put(&format!("/etc/kubernetes/{name}"), &cp.join(name), None);
+            put(&format!("/etc/kubernetes/{name}"), &cp.join(name), mode);
         }
     }
     tree
@@ -447,8 +463,8 @@ fn cloud_init_schema_accepts_every_cloud_config() {
     }
     assert_eq!(
         checked,
-        2 + 4 + 3,
-        "single: cp-0, workers; ha: cp-0..2, workers; complete: cp-0, workers, gpu"
+        2 + 4 + 3 + 3,
+        "single: cp-0, workers; ha: cp-0..2, workers; complete and hardened: cp-0, workers, gpu"
     );
 
     // The validator is no rubber stamp: the unquoted-octal mistake is refused.
@@ -496,8 +512,8 @@ fn ignition_validate_accepts_every_ignition_config() {
     }
     assert_eq!(
         checked,
-        2 + 5 + 3,
-        "single: cp-0, workers; ha: cp-0..2, workers, gpu; complete: cp-0, workers, gpu"
+        2 + 5 + 3 + 3,
+        "single: cp-0, workers; ha: cp-0..2, workers, gpu; complete and hardened: cp-0, workers, gpu"
     );
 
     // And it does check: an octal-string mode is refused.
@@ -736,7 +752,7 @@ fn formats_are_honoured_per_node() {
         dirs.sort();
         let expected: Vec<(&str, Vec<&str>)> = match ex.name {
             "single" => vec![("cp-0", all.to_vec()), ("workers", all.to_vec())],
-            "complete" => vec![
+            "complete" | "hardened" => vec![
                 ("cp-0", all.to_vec()),
                 ("gpu", all.to_vec()),
                 ("workers", all.to_vec()),

@@ -468,13 +468,36 @@ const CASES: &[Case] = &[
         ],
         ..CASE
     },
+    Case {
+        name: "a_pids_limit_of_zero_and_an_unknown_pod_security_level",
+        spec: Spec::Edits(&[(
+            "[security]\n",
+            "[security]\npod_pids_limit = 0\npod_security = \"strict\"\n",
+        )]),
+        stderr: &[
+            "error: bad.toml:33: security.pod_pids_limit: 0 is not a process limit: it must be from 1 to 4194304 (Linux's largest pid_max), or -1 for no limit",
+            "  hint: e.g. pod_pids_limit = 4096, or -1 for the kubelet's own default (unlimited)",
+            "error: bad.toml:34: security.pod_security: \"strict\" is not a Pod Security Standard level",
+            "  hint: use one of privileged, baseline, restricted",
+        ],
+        ..CASE
+    },
+    Case {
+        name: "a_hardening_switch_that_is_not_a_boolean",
+        spec: Spec::Edits(&[("[security]\n", "[security]\naudit_log = \"yes\"\n")]),
+        stderr: &[
+            "error: bad.toml:33: security.audit_log: invalid type: string \"yes\", expected a boolean",
+            "  hint: write audit_log = true or audit_log = false, without quotes",
+        ],
+        ..CASE
+    },
     // The shape of the file.
     Case {
         name: "unknown_key",
         spec: Spec::Edits(&[("[security]\n", "[security]\nnode_restrictions = true\n")]),
         stderr: &[
             "error: bad.toml:33: security.node_restrictions: unknown key `node_restrictions` in [security]",
-            "  hint: expected one of `node_restriction`, `auto_approve_node_csrs`, `anonymous_discovery`, `verify_kubelet_serving`, `kubelet_signing_duration`, `encryption_at_rest`, `node_self_delete`",
+            "  hint: expected one of `node_restriction`, `auto_approve_node_csrs`, `anonymous_discovery`, `verify_kubelet_serving`, `kubelet_signing_duration`, `encryption_at_rest`, `node_self_delete`, `audit_log`, `service_account_extend_token_expiration`, `deny_service_external_ips`, `strong_tls_ciphers`, `seccomp_default`, `pod_pids_limit`, `pod_security`, `private_kubelet_files`",
         ],
         ..CASE
     },
@@ -483,7 +506,7 @@ const CASES: &[Case] = &[
         spec: Spec::Edits(&[("version = 1\n", "")]),
         stderr: &[
             "error: bad.toml: version: required key is missing",
-            "  hint: add version = 2 as the first line",
+            "  hint: add version = 3 as the first line",
         ],
         ..CASE
     },

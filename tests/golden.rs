@@ -85,6 +85,13 @@ fn golden_complete() {
     golden("complete");
 }
 
+/// A version 3 spec: version 2's defaults and the hardening of version 3 (audit log, Pod
+/// Security admission, cipher suites, kubelet settings and modes, etcd's data directory).
+#[test]
+fn golden_hardened() {
+    golden("hardened");
+}
+
 #[test]
 fn rendering_twice_gives_identical_trees() {
     let tmp = tempfile::tempdir().unwrap();

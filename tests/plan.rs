@@ -528,7 +528,7 @@ fn a_foreign_out_or_a_usage_error_exits_1() {
     let run = plan(&spec, &ws.out_dir(), &["--output", "yaml"]);
     assert_eq!(code(&run), 1, "{}", run.stderr);
     // A bad spec is an error, not drift.
-    let bad = spec_file(&ws, "bad.toml", &edited("version = 1", "version = 3"));
+    let bad = spec_file(&ws, "bad.toml", &edited("version = 1", "version = 4"));
     let run = plan(&bad, &ws.out_dir(), &[]);
     assert_eq!(code(&run), 1, "{}", run.stderr);
     assert!(run.stdout.is_empty());

@@ -38,15 +38,38 @@ pub struct Rule {
     pub host: Cow<'static, str>,
     pub who: Who,
     /// The host mode of a non-secret file (a secret is always 0600).
-    pub public_mode: u32,
+    pub public_mode: PublicMode,
+}
+
+/// The host mode of a non-secret file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublicMode {
+    Fixed(u32),
+    /// The kubelet's configuration and flags: 0600 with `security.private_kubelet_files`
+    /// (the CIS benchmark's 4.1.1 and 4.1.9), else 0644.
+    KubeletFile,
+}
+
+impl PublicMode {
+    fn resolve(self, model: &Model) -> u32 {
+        match self {
+            PublicMode::Fixed(mode) => mode,
+            PublicMode::KubeletFile if model.cluster.private_kubelet_files => 0o600,
+            PublicMode::KubeletFile => 0o644,
+        }
+    }
 }
 
 const fn to(source: &'static str, host: &'static str, who: Who) -> Rule {
+    with_mode(source, host, who, PublicMode::Fixed(0o644))
+}
+
+const fn with_mode(source: &'static str, host: &'static str, who: Who, mode: PublicMode) -> Rule {
     Rule {
         source: Cow::Borrowed(source),
         host: Cow::Borrowed(host),
         who,
-        public_mode: 0o644,
+        public_mode: mode,
     }
 }
 
@@ -68,12 +91,12 @@ pub static OTHER_FILES: &[Rule] = &[
     ),
     // Static pods are 0600 as kubeadm writes them (and the CIS benchmark asks): they name
     // every key path of the control plane.
-    Rule {
-        source: Cow::Borrowed("control-plane/{controller}/manifests/{file}"),
-        host: Cow::Borrowed("/etc/kubernetes/manifests/{file}"),
-        who: Who::Controllers,
-        public_mode: 0o600,
-    },
+    with_mode(
+        "control-plane/{controller}/manifests/{file}",
+        "/etc/kubernetes/manifests/{file}",
+        Who::Controllers,
+        PublicMode::Fixed(0o600),
+    ),
     // kube-apiserver's --encryption-provider-config and --authentication-config; its static
     // pod must mount these host paths.
     to(
@@ -86,22 +109,39 @@ pub static OTHER_FILES: &[Rule] = &[
         "/etc/kubernetes/authentication-config.yaml",
         Who::Controllers,
     ),
+    // kube-apiserver's --audit-policy-file and --admission-control-config-file (spec
+    // version 3), 0600 as the CIS benchmark asks of the control plane's configuration.
+    with_mode(
+        "control-plane/{controller}/audit-policy.yaml",
+        "/etc/kubernetes/audit-policy.yaml",
+        Who::Controllers,
+        PublicMode::Fixed(0o600),
+    ),
+    with_mode(
+        "control-plane/{controller}/admission-config.yaml",
+        "/etc/kubernetes/admission-config.yaml",
+        Who::Controllers,
+        PublicMode::Fixed(0o600),
+    ),
     // The kubelet's --config and its flags, at the paths kubeadm's packaging uses.
-    to(
+    with_mode(
         "config/kubelet-config.yaml",
         "/var/lib/kubelet/config.yaml",
         Who::AllNodes,
+        PublicMode::KubeletFile,
     ),
-    to(
+    with_mode(
         "config/10-kubeseed.conf",
         "/etc/systemd/system/kubelet.service.d/10-kubeseed.conf",
         Who::AllNodes,
+        PublicMode::KubeletFile,
     ),
     // One controller's or node pool's labels and taints: only on its own nodes.
-    to(
+    with_mode(
         "config/nodes/{node}/20-kubeseed-node.conf",
         "/etc/systemd/system/kubelet.service.d/20-kubeseed-node.conf",
         Who::AllNodes,
+        PublicMode::KubeletFile,
     ),
     // Cluster objects for `kubectl apply`, and the data they are built from.
     to("manifests/{rest}", "", Who::NoNode),
@@ -112,7 +152,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         source: Cow::Owned(f.path),
         host: Cow::Owned(f.host),
         who: f.who,
-        public_mode: 0o644,
+        public_mode: PublicMode::Fixed(0o644),
     });
     identity.chain(OTHER_FILES.iter().cloned()).collect()
 });
@@ -229,7 +269,7 @@ pub fn host_files(model: &Model, rendered: &FileSet) -> Vec<Node> {
                     mode: if file.secret {
                         0o600
                     } else {
-                        p.rule.public_mode
+                        p.rule.public_mode.resolve(model)
                     },
                     secret: file.secret,
                     bytes: file.bytes.clone(),
@@ -504,7 +544,7 @@ mod tests {
         for unplaced in [
             "manifests",
             "kubeconfig/kubelet.conf",
-            "control-plane/cp-0/audit-policy.yaml",
+            "control-plane/cp-0/kubelet.yaml",
             "control-plane/cp-0/manifests/x/y.yaml",
             "pki/etcd/cp-0/sub/x.crt",
             "config/kube-proxy.yaml",

@@ -37,6 +37,8 @@ pub const KUBE_SCHEDULER: &str = registered("static-pods/kube-scheduler.yaml");
 pub const ETCD: &str = registered("static-pods/etcd.yaml");
 pub const AUTHENTICATION_CONFIG: &str = registered("control-plane/authentication-config.yaml");
 pub const ENCRYPTION_CONFIG: &str = registered("control-plane/encryption-config.yaml");
+pub const AUDIT_POLICY: &str = registered("control-plane/audit-policy.yaml");
+pub const ADMISSION_CONFIG: &str = registered("control-plane/admission-config.yaml");
 
 /// The etcd image kubeadm pairs with each Kubernetes minor version
 /// (`SupportedEtcdVersion` in kubeadm's `cmd/kubeadm/app/constants/constants.go`),
@@ -185,6 +187,12 @@ struct SecurityVars<'a> {
     verify_kubelet_serving: bool,
     encryption_at_rest: bool,
     kubelet_signing_duration: &'a str,
+    audit_log: bool,
+    service_account_extend_token_expiration: bool,
+    /// The enforced Pod Security level, if an AdmissionConfiguration is rendered.
+    pod_security: Option<&'static str>,
+    /// Comma-separated, for the flag; empty for Go's defaults.
+    tls_cipher_suites: String,
 }
 
 #[derive(Serialize)]
@@ -194,6 +202,8 @@ struct ApiserverVars {
     probe_host: String,
     /// kubeadm's `kube-apiserver.advertise-address.endpoint` annotation: `addr:port`.
     endpoint: String,
+    /// `--enable-admission-plugins`, comma-separated; empty for none.
+    admission_plugins: String,
 }
 
 #[derive(Serialize)]
@@ -210,6 +220,8 @@ struct EtcdVars {
     peer_url: String,
     metrics_url: String,
     probe_host: String,
+    /// `--data-dir`.
+    data_dir: &'static str,
 }
 
 #[derive(Serialize)]
@@ -231,6 +243,19 @@ fn client_url(ip: IpAddr) -> String {
 
 fn peer_url(ip: IpAddr) -> String {
     format!("https://{}", join_host_port(ip, 2380))
+}
+
+/// The admission plugins kube-apiserver enables on top of its defaults.
+fn admission_plugins(model: &Model) -> Vec<&'static str> {
+    let cluster = &model.cluster;
+    let mut plugins = Vec::new();
+    if cluster.node_restriction {
+        plugins.push("NodeRestriction");
+    }
+    if cluster.deny_service_external_ips {
+        plugins.push("DenyServiceExternalIPs");
+    }
+    plugins
 }
 
 fn vars<'a>(model: &'a Model, c: &'a Controller) -> Vars<'a> {
@@ -273,11 +298,17 @@ fn vars<'a>(model: &'a Model, c: &'a Controller) -> Vars<'a> {
             verify_kubelet_serving: cluster.verify_kubelet_serving,
             encryption_at_rest: cluster.encryption_at_rest,
             kubelet_signing_duration: &cluster.kubelet_signing_duration,
+            audit_log: cluster.audit_log,
+            service_account_extend_token_expiration: cluster
+                .service_account_extend_token_expiration,
+            pod_security: cluster.pod_security,
+            tls_cipher_suites: cluster.tls_cipher_suites.join(","),
         },
         apiserver: ApiserverVars {
             secure_port: port,
             probe_host: c.address.to_string(),
             endpoint: join_host_port(c.address, port),
+            admission_plugins: admission_plugins(model).join(","),
         },
         etcd: EtcdVars {
             version: etcd_tag,
@@ -289,6 +320,7 @@ fn vars<'a>(model: &'a Model, c: &'a Controller) -> Vars<'a> {
             peer_url: peer_url(c.address),
             metrics_url: format!("http://{}", join_host_port(local, 2381)),
             probe_host: local.to_string(),
+            data_dir: cluster.etcd_data_dir,
         },
     }
 }
@@ -328,6 +360,23 @@ pub fn render(model: &Model, seed: &Seed, templates: &Templates) -> Result<FileS
             &format!("{dir}/authentication-config.yaml"),
             File::public(Kind::Config, text),
         )?;
+        if model.cluster.audit_log {
+            let text = templates.render(AUDIT_POLICY, minijinja::context! {})?;
+            files.insert(
+                &format!("{dir}/audit-policy.yaml"),
+                File::public(Kind::Config, text),
+            )?;
+        }
+        if let Some(level) = model.cluster.pod_security {
+            let text = templates.render(
+                ADMISSION_CONFIG,
+                minijinja::context! { pod_security => level },
+            )?;
+            files.insert(
+                &format!("{dir}/admission-config.yaml"),
+                File::public(Kind::Config, text),
+            )?;
+        }
         if let Some(encryption) = &encryption {
             let text = templates.render(ENCRYPTION_CONFIG, Value::from_serialize(encryption))?;
             files.insert(

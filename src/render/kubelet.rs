@@ -40,6 +40,9 @@ pub fn configuration(model: &Model, templates: &Templates) -> Result<String, Ren
             dns_ip => v.dns_ip.to_string(),
             dns_domain => v.dns_domain,
             server_tls_bootstrap => v.verify_kubelet_serving,
+            seccomp_default => v.seccomp_default,
+            pod_pids_limit => v.pod_pids_limit,
+            tls_cipher_suites => v.tls_cipher_suites,
         },
     )
 }

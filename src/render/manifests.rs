@@ -148,6 +148,7 @@ pub fn render(
             dns_domain => v.dns_domain,
             pod_subnet => v.pod_cidr,
             service_subnet => v.service_cidr,
+            etcd_data_dir => v.etcd_data_dir,
         },
     )?;
 

@@ -6,10 +6,10 @@
 
 use crate::derive::keys::Algorithm;
 
-use super::{Format, ProxyMode, SpecVersion, TokenUsage};
+use super::{Format, PodSecurityLevel, ProxyMode, SpecVersion, TokenUsage};
 
 /// The spec version `kubeseed init` writes; every version from 1 to it is read.
-pub const LATEST_SPEC_VERSION: SpecVersion = SpecVersion::V2;
+pub const LATEST_SPEC_VERSION: SpecVersion = SpecVersion::V3;
 
 /// The defaults that differ between spec versions, as kubeadm's config API versions carry
 /// their own. A version's row never changes once released.
@@ -25,6 +25,25 @@ pub struct VersionDefaults {
     /// Every bundle carries the kubelet's `staticPodPath`, `/etc/kubernetes/manifests`,
     /// as `kubeadm join` creates it (a worker's kubelet otherwise logs its absence forever).
     pub static_pod_path: bool,
+    /// `security.audit_log`.
+    pub audit_log: bool,
+    /// `security.service_account_extend_token_expiration`.
+    pub service_account_extend_token_expiration: bool,
+    /// `security.deny_service_external_ips`.
+    pub deny_service_external_ips: bool,
+    /// `security.strong_tls_ciphers`.
+    pub strong_tls_ciphers: bool,
+    /// `security.seccomp_default`.
+    pub seccomp_default: bool,
+    /// `security.pod_pids_limit` (`None`: the kubelet's own default, unlimited).
+    pub pod_pids_limit: Option<i64>,
+    /// `security.pod_security` (`None`: no admission configuration, Kubernetes' own default).
+    pub pod_security: Option<PodSecurityLevel>,
+    /// `security.private_kubelet_files`.
+    pub private_kubelet_files: bool,
+    /// etcd's `--data-dir` is a directory etcd creates itself (0700) below the hostPath
+    /// `/var/lib/etcd`, which the kubelet would create 0755.
+    pub private_etcd_data_dir: bool,
 }
 
 /// kubeadm's taint for control-plane nodes.
@@ -41,6 +60,15 @@ pub const fn version_defaults(v: SpecVersion) -> VersionDefaults {
             kube_proxy: false,
             controller_taints: &[],
             static_pod_path: false,
+            audit_log: false,
+            service_account_extend_token_expiration: true,
+            deny_service_external_ips: false,
+            strong_tls_ciphers: false,
+            seccomp_default: false,
+            pod_pids_limit: None,
+            pod_security: None,
+            private_kubelet_files: false,
+            private_etcd_data_dir: false,
         },
         // Version 2: a cluster that runs (README: "Spec version 2").
         SpecVersion::V2 => VersionDefaults {
@@ -49,6 +77,33 @@ pub const fn version_defaults(v: SpecVersion) -> VersionDefaults {
             kube_proxy: true,
             controller_taints: &[CONTROL_PLANE_TAINT],
             static_pod_path: true,
+            audit_log: false,
+            service_account_extend_token_expiration: true,
+            deny_service_external_ips: false,
+            strong_tls_ciphers: false,
+            seccomp_default: false,
+            pod_pids_limit: None,
+            pod_security: None,
+            private_kubelet_files: false,
+            private_etcd_data_dir: false,
+        },
+        // Version 3: hardened as the CIS Kubernetes Benchmark measures it (README: "Spec
+        // version 3").
+        SpecVersion::V3 => VersionDefaults {
+            node_self_delete: true,
+            coredns: true,
+            kube_proxy: true,
+            controller_taints: &[CONTROL_PLANE_TAINT],
+            static_pod_path: true,
+            audit_log: true,
+            service_account_extend_token_expiration: false,
+            deny_service_external_ips: true,
+            strong_tls_ciphers: true,
+            seccomp_default: true,
+            pod_pids_limit: Some(DEFAULT_POD_PIDS_LIMIT),
+            pod_security: Some(PodSecurityLevel::Baseline),
+            private_kubelet_files: true,
+            private_etcd_data_dir: true,
         },
     }
 }
@@ -97,6 +152,11 @@ pub const DEFAULT_VERIFY_KUBELET_SERVING: bool = false;
 /// `security.kubelet_signing_duration` (kube-controller-manager `--cluster-signing-duration`).
 pub const DEFAULT_KUBELET_SIGNING_DURATION: &str = "72h";
 pub const DEFAULT_ENCRYPTION_AT_REST: bool = true;
+
+/// `security.pod_pids_limit` from version 3: far above what any sane Pod runs (a node's
+/// default `pid_max` is 4194304 on 64-bit kernels, 32768 on older ones), low enough that
+/// one fork bomb cannot starve the node.
+pub const DEFAULT_POD_PIDS_LIMIT: i64 = 4096;
 
 /// `addons.kube_proxy_mode` (kube-proxy's own default on Linux).
 pub const DEFAULT_KUBE_PROXY_MODE: ProxyMode = ProxyMode::Iptables;

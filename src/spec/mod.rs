@@ -78,15 +78,17 @@ pub struct Spec {
 pub enum SpecVersion {
     V1,
     V2,
+    V3,
 }
 
 impl SpecVersion {
-    pub const ALL: [SpecVersion; 2] = [SpecVersion::V1, SpecVersion::V2];
+    pub const ALL: [SpecVersion; 3] = [SpecVersion::V1, SpecVersion::V2, SpecVersion::V3];
 
     pub const fn number(self) -> i64 {
         match self {
             SpecVersion::V1 => 1,
             SpecVersion::V2 => 2,
+            SpecVersion::V3 => 3,
         }
     }
 
@@ -324,7 +326,37 @@ pub struct Security {
     pub encryption_at_rest: bool,
     /// Kubelets may delete their own Node object (and, by NodeRestriction, only their own).
     pub node_self_delete: bool,
+    /// kube-apiserver writes an audit log under kubeseed's audit policy.
+    pub audit_log: bool,
+    /// kube-apiserver's `--service-account-extend-token-expiration`.
+    pub service_account_extend_token_expiration: bool,
+    /// The `DenyServiceExternalIPs` admission plugin.
+    pub deny_service_external_ips: bool,
+    /// Only the TLS 1.2 ECDHE AEAD cipher suites, on every control-plane component and kubelet.
+    pub strong_tls_ciphers: bool,
+    /// The kubelet's `seccompDefault`.
+    pub seccomp_default: bool,
+    /// The kubelet's `podPidsLimit`, if set (-1: unlimited, as the kubelet's own default).
+    pub pod_pids_limit: Option<i64>,
+    /// Pod Security admission's cluster-wide `enforce` level, if configured.
+    pub pod_security: Option<PodSecurityLevel>,
+    /// The kubelet's configuration and drop-ins are 0600 on the host.
+    pub private_kubelet_files: bool,
 }
+
+/// `security.pod_security`: a Pod Security Standard level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PodSecurityLevel {
+    Privileged,
+    Baseline,
+    Restricted,
+}
+
+crate::names::spec_names!(PodSecurityLevel {
+    Privileged => "privileged",
+    Baseline => "baseline",
+    Restricted => "restricted",
+});
 
 /// One `[[node_pools]]` entry: workers that share one bundle.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -593,6 +625,14 @@ not_before = "2026-11-25T00:00:00Z"
                 kubelet_signing_duration: GoDuration::parse("72h").unwrap(),
                 encryption_at_rest: true,
                 node_self_delete: false,
+                audit_log: false,
+                service_account_extend_token_expiration: true,
+                deny_service_external_ips: false,
+                strong_tls_ciphers: false,
+                seccomp_default: false,
+                pod_pids_limit: None,
+                pod_security: None,
+                private_kubelet_files: false,
             }
         );
         assert!(spec.node_pools.is_empty());

@@ -101,6 +101,14 @@ pub(super) struct RawSecurity {
     pub(super) kubelet_signing_duration: Option<S<String>>,
     pub(super) encryption_at_rest: Option<bool>,
     pub(super) node_self_delete: Option<S<bool>>,
+    pub(super) audit_log: Option<bool>,
+    pub(super) service_account_extend_token_expiration: Option<bool>,
+    pub(super) deny_service_external_ips: Option<bool>,
+    pub(super) strong_tls_ciphers: Option<bool>,
+    pub(super) seccomp_default: Option<bool>,
+    pub(super) pod_pids_limit: Option<S<i64>>,
+    pub(super) pod_security: Option<S<String>>,
+    pub(super) private_kubelet_files: Option<bool>,
 }
 
 #[derive(Deserialize)]

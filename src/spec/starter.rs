@@ -3,7 +3,7 @@
 use crate::derive::keys::Algorithm;
 
 use super::defaults::*;
-use super::{Format, TokenUsage};
+use super::{Format, PodSecurityLevel, TokenUsage};
 
 /// Kubernetes version written into a fresh `cluster.toml` by `kubeseed init`.
 pub const STARTER_KUBERNETES_VERSION: &str = "v1.36.2";
@@ -31,6 +31,18 @@ pub fn default_spec_toml(name: &str, not_before: &str) -> String {
     let (self_delete, coredns, kube_proxy) =
         (latest.node_self_delete, latest.coredns, latest.kube_proxy);
     let controller_taints = list(latest.controller_taints);
+    let (audit_log, extend, deny_external_ips, strong_ciphers, seccomp, private_kubelet) = (
+        latest.audit_log,
+        latest.service_account_extend_token_expiration,
+        latest.deny_service_external_ips,
+        latest.strong_tls_ciphers,
+        latest.seccomp_default,
+        latest.private_kubelet_files,
+    );
+    let pids = latest.pod_pids_limit.unwrap_or(-1);
+    let pod_security = latest
+        .pod_security
+        .map_or("privileged", PodSecurityLevel::name);
     format!(
         r#"# kubeseed cluster spec. Keys shown commented out are optional and set to their
 # default; "e.g." lines are examples. Unknown keys are errors.
@@ -80,6 +92,14 @@ not_before = {not_before}   # the start of every validity window
 # kubelet_signing_duration = "{DEFAULT_KUBELET_SIGNING_DURATION}"
 # encryption_at_rest = {DEFAULT_ENCRYPTION_AT_REST}
 # node_self_delete = {self_delete}           # a kubelet may delete its own Node (only its own)
+# audit_log = {audit_log}                  # kube-apiserver's audit log, kubeseed's policy
+# service_account_extend_token_expiration = {extend}   # true: tokens live ~1 year
+# deny_service_external_ips = {deny_external_ips}  # refuse Services with externalIPs
+# strong_tls_ciphers = {strong_ciphers}         # TLS 1.2: ECDHE with AEAD suites only
+# seccomp_default = {seccomp}            # kubelet: RuntimeDefault seccomp for every pod
+# pod_pids_limit = {pids}             # kubelet: processes per pod; -1 unlimited
+# pod_security = "{pod_security}"        # enforced cluster-wide: privileged | baseline | restricted
+# private_kubelet_files = {private_kubelet}      # kubelet config and drop-ins 0600
 
 [addons]                               # cluster add-ons, rendered under manifests/
 # coredns = {coredns}                       # CoreDNS at the kubelet's clusterDNS address

@@ -567,7 +567,9 @@ mod tests {
             hint(&p),
             "expected one of `node_restriction`, `auto_approve_node_csrs`, `anonymous_discovery`, \
              `verify_kubelet_serving`, `kubelet_signing_duration`, `encryption_at_rest`, \
-             `node_self_delete`"
+             `node_self_delete`, `audit_log`, `service_account_extend_token_expiration`, \
+             `deny_service_external_ips`, `strong_tls_ciphers`, `seccomp_default`, \
+             `pod_pids_limit`, `pod_security`, `private_kubelet_files`"
         );
         only_error(
             &edit(&[(19, r#"adress = "10.0.0.11""#)]),
@@ -664,29 +666,33 @@ mod tests {
     }
 
     #[test]
-    fn versions_1_and_2() {
+    fn versions_1_to_3() {
         let p = only_error(
             &edit(&[(1, "")]),
             None,
             "version",
             "required key is missing",
         );
-        assert_eq!(hint(&p), "add version = 2 as the first line");
+        assert_eq!(hint(&p), "add version = 3 as the first line");
         assert_eq!(parse_ok(&edit(&[])).spec.version, SpecVersion::V1);
         assert_eq!(
             parse_ok(&edit(&[(1, "version = 2")])).spec.version,
             SpecVersion::V2
         );
+        assert_eq!(
+            parse_ok(&edit(&[(1, "version = 3")])).spec.version,
+            SpecVersion::V3
+        );
         // A newer file is reported alone, not as a pile of unknown keys.
         let p = only_error(
-            &edit(&[(1, "version = 3"), (2, "new_thing = true")]),
+            &edit(&[(1, "version = 4"), (2, "new_thing = true")]),
             Some(1),
             "version",
-            "version 3 is not supported; this kubeseed reads versions 1 to 2",
+            "version 4 is not supported; this kubeseed reads versions 1 to 3",
         );
         assert_eq!(
             hint(&p),
-            "use a kubeseed release that reads version 3, or write a version 2 spec"
+            "use a kubeseed release that reads version 4, or write a version 3 spec"
         );
         for bad in ["0", "-1"] {
             only_error(
@@ -702,7 +708,7 @@ mod tests {
             "version",
             "expected an integer version, found a string",
         );
-        assert_eq!(hint(&p), "write version = 2 (no quotes)");
+        assert_eq!(hint(&p), "write version = 3 (no quotes)");
     }
 
     /// What a version 2 spec gets for the keys it leaves out, and that each can be
