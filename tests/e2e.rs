@@ -18,6 +18,8 @@ mod cluster;
 mod common;
 #[path = "e2e/coredns.rs"]
 mod coredns;
+#[path = "e2e/hardening.rs"]
+mod hardening;
 #[path = "e2e/kube_proxy.rs"]
 mod kube_proxy;
 #[path = "e2e/kubelet.rs"]
@@ -616,6 +618,31 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
     k.run(
         "CoreDNS: the manifests apply; the real coredns answers from the API with the rendered RBAC",
         || coredns::coredns(c),
+    );
+
+    k.run(
+        "audit: a ConfigMap at Metadata without its data, a Role with its body, no probes; 0700/0600",
+        || hardening::audit(c),
+    );
+    k.run(
+        "Pod Security: privileged refused in default, admitted in kube-system",
+        || hardening::pod_security(c),
+    );
+    k.run(
+        "DenyServiceExternalIPs refuses a Service with externalIPs",
+        || hardening::deny_external_ips(c),
+    );
+    k.run(
+        "a 3607s service-account token is not extended to a year",
+        || hardening::token_lifetime(c),
+    );
+    k.run(
+        "TLS 1.2: only ECDHE AEAD suites on kube-apiserver and etcd",
+        || hardening::cipher_suites(c),
+    );
+    k.run(
+        "etcd's data directory is 0700 inside the kubelet's 0755 hostPath",
+        || hardening::etcd_data_dir(c),
     );
 
     k.run("an unknown flag makes kube-apiserver exit", || {

@@ -8,6 +8,7 @@
 /// A `cluster.toml` under construction. Lines are added under their table, in call order.
 #[derive(Clone, Debug)]
 pub struct Spec {
+    version: u32,
     name: String,
     api_server: String,
     kubernetes_version: String,
@@ -25,6 +26,7 @@ impl Spec {
     /// `cp-0` at 127.0.0.11, `not_before` 2026-01-01, the token's defaults.
     pub fn new(name: &str) -> Spec {
         Spec {
+            version: 1,
             name: name.to_string(),
             api_server: "https://127.0.0.10:6443".to_string(),
             kubernetes_version: "v1.34.2".to_string(),
@@ -36,6 +38,12 @@ impl Spec {
             security: Vec::new(),
             tables: Vec::new(),
         }
+    }
+
+    /// The spec `version` (1 unless said).
+    pub fn version(mut self, version: u32) -> Spec {
+        self.version = version;
+        self
     }
 
     pub fn api_server(mut self, url: &str) -> Spec {
@@ -107,8 +115,8 @@ impl Spec {
 
     pub fn build(&self) -> String {
         let mut s = format!(
-            "version = 1\n[cluster]\nname = \"{}\"\napi_server = \"{}\"\nkubernetes_version = \"{}\"\n",
-            self.name, self.api_server, self.kubernetes_version
+            "version = {}\n[cluster]\nname = \"{}\"\napi_server = \"{}\"\nkubernetes_version = \"{}\"\n",
+            self.version, self.name, self.api_server, self.kubernetes_version
         );
         let lines = |s: &mut String, list: &[String]| {
             for l in list {

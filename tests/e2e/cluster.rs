@@ -61,14 +61,19 @@ pub fn spec(version: &str, n: usize) -> String {
         format!("https://{API_NAME}:6443")
     };
     let controllers = controllers(n);
+    // Version 3, with node_self_delete written off: a check shows its RBAC's effect by
+    // applying it after a control without it.
     crate::common::Spec::new("e2e")
+        .version(3)
         .api_server(&api)
         .kubernetes_version(&format!("v{version}"))
         .controller_list(&controllers)
         .not_before(&rfc3339(not_before))
         .pki("[pki.generations]")
         .token(&format!("expires = \"{}\"", rfc3339(expires)))
-        .security(&format!("kubelet_signing_duration = \"{SIGNING_HOURS}h\""))
+        .security(&format!(
+            "kubelet_signing_duration = \"{SIGNING_HOURS}h\"\nnode_self_delete = false"
+        ))
         .pool("workers")
         .table("[addons]\ncoredns = true\nkube_proxy = true")
         .build()
@@ -177,7 +182,31 @@ impl Cluster {
         out.join(format!("nodes/{controller}/rootfs/etc/kubernetes"))
     }
 
+    /// Starts one static pod's process as the kubelet would: first every missing
+    /// `DirectoryOrCreate` hostPath directory, made 0755 as the kubelet makes it.
     pub fn start(&mut self, controller: &str, pod: &'static str) {
+        let file = self.out.join(format!(
+            "nodes/{controller}/rootfs/etc/kubernetes/manifests/{pod}.yaml"
+        ));
+        let manifest = self.parse(&file);
+        for v in manifest["spec"]["volumes"].as_array().into_iter().flatten() {
+            if v["hostPath"]["type"] == "DirectoryOrCreate" {
+                let path = v["hostPath"]["path"].as_str().expect("a hostPath path");
+                let out = self.lab.run(
+                    controller,
+                    &[
+                        "sh".into(),
+                        "-c".into(),
+                        format!("[ -d {path} ] || mkdir -m 0755 -p {path}"),
+                    ],
+                );
+                assert!(
+                    out.status.success(),
+                    "{controller}: mkdir {path}: {}",
+                    text(&out)
+                );
+            }
+        }
         let argv = self.pod_command(&self.out.clone(), controller, pod);
         let id = self.lab.spawn(controller, pod, &argv);
         self.procs.insert((controller.to_string(), pod), id);
@@ -215,18 +244,24 @@ impl Cluster {
         self.ws_run(&argv)
     }
 
-    /// Renders the test spec with `line` added under the table `header` (same seed) into
+    /// Renders the test spec with `line` added under the table `header` (or replacing the
+    /// line of the same key) with the same seed into
     /// `out-<name>` beside the first output, and returns that directory.
     pub fn render_variant(&self, name: &str, header: &str, line: &str) -> PathBuf {
         let text = fs::read_to_string(&self.spec).expect("read the test spec");
         let header = format!("{header}\n");
         assert!(text.contains(&header), "the test spec has no {header}");
         let variant = self.scratch(&format!("{name}.toml"));
-        fs::write(
-            &variant,
-            text.replace(&header, &format!("{header}{line}\n")),
-        )
-        .expect("write the variant spec");
+        // A key the test spec already writes is replaced where it stands.
+        let key = line.split('=').next().unwrap_or_default().trim();
+        let written = text
+            .lines()
+            .find(|l| l.split('=').next().unwrap_or_default().trim() == key);
+        let edited = match written {
+            Some(old) if !line.contains('\n') => text.replacen(old, line, 1),
+            _ => text.replace(&header, &format!("{header}{line}\n")),
+        };
+        fs::write(&variant, edited).expect("write the variant spec");
         let out = self.scratch(&format!("out-{name}"));
         render(&variant, &out);
         out
@@ -308,6 +343,21 @@ pub fn boot(bins: &Path, version: &str, n: usize) -> Cluster {
     for (name, _) in &cps {
         let etc = c.rootfs_etc(&c.out, name);
         c.lab.bind(name, &etc, "/etc/kubernetes");
+        // A fresh node has no /var/lib/etcd (this machine may: the lab's /var/lib is an
+        // overlay of its own); the kubelet makes the hostPath directory 0755.
+        let out = c.lab.run(
+            name,
+            &[
+                "sh".into(),
+                "-c".into(),
+                "mkdir -p /var/lib/etcd && mount -t tmpfs -o mode=0755 tmpfs /var/lib/etcd".into(),
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{name}: /var/lib/etcd: {}",
+            text(&out)
+        );
     }
     for pod in PODS {
         for (name, _) in &cps {

@@ -201,6 +201,7 @@ impl Lab {
              mount -t overlay overlay -o lowerdir=/etc,upperdir={r}/etc-up,workdir={r}/etc-work /etc\n\
              mount -t overlay overlay -o lowerdir=/var/lib,upperdir={r}/lib-up,workdir={r}/lib-work /var/lib\n\
              mount -t tmpfs -o mode=0755 tmpfs /run\n\
+             mount -t tmpfs -o mode=0755 tmpfs /var/log\n\
              cat {hosts} > /etc/hosts\n\
              mkdir -p /etc/kubernetes\n\
              hostname {name}\n\

@@ -1,0 +1,243 @@
+//! Spec version 3's hardening, judged by the running control plane: the audit log receives
+//! the requests the policy says it should and nothing it says it should not; Pod Security
+//! admission and DenyServiceExternalIPs refuse what they are for (and let the control
+//! through); a service-account token lives as long as it asked; only ECDHE AEAD suites are
+//! served over TLS 1.2; and etcd's data directory is private although the directory the
+//! kubelet made for its hostPath is not.
+
+use std::fs;
+
+use base64::Engine;
+use serde_json::Value;
+
+use crate::cluster::{openssl_ws, s, text, Cluster};
+use crate::{expect, refused};
+
+/// Runs `script` with `sh -c` on host `host`.
+fn on(c: &Cluster, host: &str, script: &str) -> Result<String, String> {
+    let out = c
+        .lab
+        .run(host, &["sh".into(), "-c".into(), script.to_string()]);
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!("{script}: {}", text(&out)))
+    }
+}
+
+/// Every controller's audit log, one event a line (a request reaches whichever
+/// kube-apiserver the name resolves to).
+fn audit_events(c: &Cluster) -> Result<Vec<Value>, String> {
+    let mut events = Vec::new();
+    for (name, _) in &c.controllers {
+        let log = on(c, name, "cat /var/log/kubernetes/audit/audit.log")?;
+        for line in log.lines() {
+            events.push(serde_json::from_str(line).map_err(|e| format!("{line}: {e}"))?);
+        }
+    }
+    Ok(events)
+}
+
+/// A ConfigMap's creation is recorded at Metadata, without its body; an RBAC change with its
+/// body; health probes (boot polled /readyz for a while) not at all. The log and its
+/// directory are private.
+pub fn audit(c: &Cluster) -> Result<(), String> {
+    let marker = "kubeseed-audit-body-marker";
+    c.admin(&[
+        "create",
+        "configmap",
+        "kubeseed-audit-probe",
+        &format!("--from-literal=k={marker}"),
+    ])?;
+    c.admin(&[
+        "create",
+        "role",
+        "kubeseed-audit-probe",
+        "--verb=get",
+        "--resource=pods",
+    ])?;
+    let events = audit_events(c)?;
+    let find = |resource: &str| {
+        events.iter().find(|e| {
+            e["verb"] == "create"
+                && e["objectRef"]["resource"] == resource
+                && e["objectRef"]["name"] == "kubeseed-audit-probe"
+        })
+    };
+    let configmap = find("configmaps").ok_or("no audit event for the ConfigMap's creation")?;
+    expect(
+        configmap["level"] == "Metadata" && configmap.get("requestObject").is_none(),
+        || format!("ConfigMap event: {configmap}"),
+    )?;
+    let all: String = events.iter().map(Value::to_string).collect();
+    expect(!all.contains(marker), || {
+        "a ConfigMap's data reached the audit log".to_string()
+    })?;
+    let role = find("roles").ok_or("no audit event for the Role's creation")?;
+    expect(
+        role["level"] == "Request" && role["requestObject"]["rules"].is_array(),
+        || format!("Role event: {role}"),
+    )?;
+    let probes = events
+        .iter()
+        .filter(|e| {
+            e["requestURI"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("/readyz"))
+        })
+        .count();
+    expect(probes == 0, || format!("{probes} /readyz events recorded"))?;
+    for (name, _) in &c.controllers {
+        let modes = on(
+            c,
+            name,
+            "stat -c %a /var/log/kubernetes /var/log/kubernetes/audit /var/log/kubernetes/audit/audit.log",
+        )?;
+        // The first is the hostPath the kubelet made (0755); kube-apiserver made the others.
+        expect(modes.split_whitespace().eq(["755", "700", "600"]), || {
+            format!("{name}: modes {modes:?}")
+        })?;
+    }
+    Ok(())
+}
+
+/// A privileged Pod is refused in `default` (enforce baseline) and admitted in kube-system
+/// (exempt); the same Pod without `privileged` is admitted in `default` (the control).
+pub fn pod_security(c: &Cluster) -> Result<(), String> {
+    let pod = |ns: &str, privileged: bool| -> Result<String, String> {
+        let file = c.scratch(&format!("psa-{ns}-{privileged}.yaml"));
+        let yaml = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kubeseed-psa-probe\n  namespace: {ns}\n\
+             spec:\n  containers:\n  - name: c\n    image: registry.k8s.io/pause:3.10\n    \
+             securityContext:\n      privileged: {privileged}\n"
+        );
+        fs::write(&file, yaml).map_err(|e| e.to_string())?;
+        c.admin(&["create", "-f", &s(&file)])
+    };
+    refused(
+        pod("default", true),
+        "violates PodSecurity \"baseline:latest\": privileged",
+    )?;
+    pod("kube-system", true)?;
+    pod("default", false)?;
+    for ns in ["kube-system", "default"] {
+        c.admin(&[
+            "delete",
+            "pod",
+            "kubeseed-psa-probe",
+            "-n",
+            ns,
+            "--wait=false",
+            "--grace-period=0",
+            "--force",
+        ])?;
+    }
+    Ok(())
+}
+
+/// DenyServiceExternalIPs refuses a Service with `externalIPs`; the same Service without
+/// them is created (the control).
+pub fn deny_external_ips(c: &Cluster) -> Result<(), String> {
+    let service = |external: bool| -> Result<String, String> {
+        let file = c.scratch(&format!("svc-{external}.yaml"));
+        let mut yaml =
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: kubeseed-external-ip-probe\n  \
+                        namespace: default\nspec:\n  ports:\n  - port: 80\n"
+                .to_string();
+        if external {
+            yaml.push_str("  externalIPs:\n  - 192.0.2.200\n");
+        }
+        fs::write(&file, yaml).map_err(|e| e.to_string())?;
+        c.admin(&["create", "-f", &s(&file)])
+    };
+    refused(
+        service(true),
+        "Use of external IPs is denied by admission control",
+    )?;
+    service(false)?;
+    c.admin(&[
+        "delete",
+        "service",
+        "kubeseed-external-ip-probe",
+        "-n",
+        "default",
+    ])?;
+    Ok(())
+}
+
+/// A token requested for 3607 s, the kubelet's default that kube-apiserver extends to a
+/// year unless `--service-account-extend-token-expiration=false`, lives 3607 s.
+pub fn token_lifetime(c: &Cluster) -> Result<(), String> {
+    let token = c.admin(&[
+        "create",
+        "token",
+        "default",
+        "-n",
+        "default",
+        "--duration=3607s",
+    ])?;
+    let payload = token
+        .trim()
+        .split('.')
+        .nth(1)
+        .ok_or("the token is not a JWT")?;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let lifetime = claims["exp"].as_i64().unwrap_or(0) - claims["iat"].as_i64().unwrap_or(0);
+    expect(lifetime == 3607, || {
+        format!("the token lives {lifetime}s, not the 3607s asked for")
+    })
+}
+
+/// kube-apiserver and etcd refuse a TLS 1.2 handshake with a suite outside the ECDHE AEAD
+/// list and accept one inside it (the control).
+pub fn cipher_suites(c: &Cluster) -> Result<(), String> {
+    let pki = c.out.join("pki");
+    let (_, address) = &c.controllers[0];
+    for (port, client) in [("6443", None), ("2379", Some("apiserver-etcd-client"))] {
+        let connect = format!("{address}:{port}");
+        let cert = client.map(|n| {
+            (
+                s(&pki.join(format!("{n}.crt"))),
+                s(&pki.join(format!("{n}.key"))),
+            )
+        });
+        let handshake = |cipher: &str| {
+            let mut args = vec![
+                "s_client", "-connect", &connect, "-tls1_2", "-cipher", cipher,
+            ];
+            if let Some((crt, key)) = &cert {
+                args.extend(["-cert", crt.as_str(), "-key", key.as_str()]);
+            }
+            openssl_ws(c, &args)
+        };
+        // RSA key exchange, AEAD: a suite Go offers by default but the list leaves out.
+        expect(handshake("AES128-GCM-SHA256").is_err(), || {
+            format!("{connect} accepted TLS_RSA_WITH_AES_128_GCM_SHA256")
+        })?;
+        handshake("ECDHE-ECDSA-AES128-GCM-SHA256")
+            .map_err(|e| format!("{connect} refused an ECDHE AEAD suite: {e}"))?;
+    }
+    Ok(())
+}
+
+/// etcd's `--data-dir` is 0700, inside the hostPath directory the kubelet created 0755.
+pub fn etcd_data_dir(c: &Cluster) -> Result<(), String> {
+    for (name, _) in &c.controllers {
+        let argv = c.pod_command(&c.out, name, "etcd");
+        let dir = argv
+            .iter()
+            .find_map(|a| a.strip_prefix("--data-dir="))
+            .ok_or("etcd has no --data-dir")?;
+        expect(dir == "/var/lib/etcd/data", || format!("--data-dir={dir}"))?;
+        let modes = on(c, name, &format!("stat -c %a /var/lib/etcd {dir}"))?;
+        expect(modes.split_whitespace().eq(["755", "700"]), || {
+            format!("{name}: modes {modes:?}")
+        })?;
+    }
+    Ok(())
+}
