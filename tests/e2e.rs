@@ -530,6 +530,10 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
         "the real kubelet starts from a labelled, tainted pool's drop-ins and bootstraps; its Node carries them",
         || kubelet::labelled_kubelet(c),
     );
+    k.run(
+        "why verify_kubelet_serving stays off: the Node-address rule signs a node a cert for a controller's IP",
+        || hardening::serving_rule_is_not_a_trust_anchor(c, node),
+    );
     k.run("the node may not read kube-system Secrets", || {
         refused(
             c.kubectl_at(&node_conf, &["get", "secrets", "-n", "kube-system"]),

@@ -590,3 +590,69 @@ fn moving_to_version_2_adds_what_it_says_and_re_keys_nothing() {
         );
     }
 }
+
+/// `version = 1` → `3` with version 2's keys written back to version 1's values: exactly the
+/// hardening the README's "Spec versions" says version 3 adds (and version 2's keeper file,
+/// which no key turns off); not one certificate, key, kubeconfig or token changes.
+#[test]
+fn moving_to_version_3_hardens_what_it_says_and_re_keys_nothing() {
+    let mut toml = edited("version = 1", "version = 3");
+    for c in CONTROLLERS {
+        let line = format!("name = \"{c}\"\n");
+        assert!(toml.contains(&line), "{c}");
+        toml = toml.replacen(&line, &format!("{line}taints = []\n"), 1);
+    }
+    toml.push_str(
+        "[security]\nnode_self_delete = false\n[addons]\ncoredns = false\nkube_proxy = false\n",
+    );
+    let mut expected: Vec<(char, String)> = vec![
+        ('~', "config/kubelet-config.yaml".into()),
+        ('+', "config/static-pod-path.keep".into()),
+        ('~', "index.json".into()),
+        ('~', "manifests/kubeadm-config-configmap.yaml".into()),
+        ('~', "manifests/kubelet-config-configmap.yaml".into()),
+    ];
+    let keep = "rootfs/etc/kubernetes/manifests/.kubeseed-keep";
+    for c in CONTROLLERS {
+        for f in ["audit-policy.yaml", "admission-config.yaml"] {
+            expected.push(('+', format!("control-plane/{c}/{f}")));
+            expected.push(('+', format!("nodes/{c}/rootfs/etc/kubernetes/{f}")));
+        }
+        for pod in [
+            "etcd",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+        ] {
+            expected.push(('~', format!("control-plane/{c}/manifests/{pod}.yaml")));
+            expected.push((
+                '~',
+                format!("nodes/{c}/rootfs/etc/kubernetes/manifests/{pod}.yaml"),
+            ));
+        }
+        expected.push(('+', format!("nodes/{c}/{keep}")));
+    }
+    expected.push(('+', format!("nodes/workers/{keep}")));
+    let expected: Vec<(char, &str)> = expected.iter().map(|(m, p)| (*m, p.as_str())).collect();
+    // The kubelet's configuration changes; its drop-in only its mode (0600).
+    let text = scenario_with_nodes(
+        &toml,
+        &expected,
+        &[(
+            &ALL_NODES,
+            &[
+                "/var/lib/kubelet/config.yaml",
+                "/etc/systemd/system/kubelet.service.d/10-kubeseed.conf",
+            ],
+        )],
+        &[],
+    );
+    for line in text.lines().filter(|l| !l.starts_with(' ')) {
+        assert!(
+            !line.contains(" pki/")
+                && !line.contains(" kubeconfig/")
+                && !line.contains("bootstrap-token-"),
+            "{line}"
+        );
+    }
+}

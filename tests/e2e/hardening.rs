@@ -241,3 +241,145 @@ pub fn etcd_data_dir(c: &Cluster) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Why `security.verify_kubelet_serving` stays off (README, "Verifying kubelet serving
+/// certificates"): the rule an approver would apply — a `kubelet-serving` CSR from
+/// `system:node:<name>` whose DNS SAN is the node's name and whose IP SANs are the
+/// addresses its Node object reports — admits a certificate for a controller's address,
+/// because the node itself writes those addresses (NodeRestriction lets it), and the
+/// cluster CA that signs it is the one every client trusts for kube-apiserver.
+pub fn serving_rule_is_not_a_trust_anchor(c: &Cluster, node: &str) -> Result<(), String> {
+    let pem = c.scratch("kubelet-pki/kubelet-client-current.pem");
+    let node_conf = c.scratch("kubelet.conf");
+    let (_, victim) = &c.controllers[0];
+    // The node claims the controller's address in its own Node's status.
+    if c.admin(&["get", "node", node]).is_err() {
+        let own = c.scratch("claim-node.yaml");
+        fs::write(
+            &own,
+            format!("apiVersion: v1\nkind: Node\nmetadata:\n  name: {node}\n"),
+        )
+        .map_err(|e| e.to_string())?;
+        c.kubectl_at(&node_conf, &["create", "-f", &s(&own)])?;
+    }
+    let claim = format!(
+        r#"{{"status":{{"addresses":[{{"type":"InternalIP","address":"{victim}"}},{{"type":"Hostname","address":"{node}"}}]}}}}"#
+    );
+    let (code, body) = crate::cluster::https(
+        c,
+        &format!("/api/v1/nodes/{node}/status"),
+        Some(&pem),
+        Some(("PATCH", &claim)),
+    )?;
+    expect(code == 200, || format!("status PATCH: {code} {body}"))?;
+    // A serving CSR for that address, from the node's own identity.
+    let key = s(&c.scratch("claim.key"));
+    let csr = s(&c.scratch("claim.csr"));
+    openssl_ws(
+        c,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            &format!("/O=system:nodes/CN=system:node:{node}"),
+            "-addext",
+            &format!("subjectAltName=DNS:{node},IP:{victim}"),
+        ],
+    )?;
+    let request = base64::engine::general_purpose::STANDARD
+        .encode(fs::read(c.scratch("claim.csr")).map_err(|e| e.to_string())?);
+    let object = c.scratch("claim-csr.yaml");
+    fs::write(
+        &object,
+        format!(
+            "apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata:\n  \
+             name: kubeseed-serving-claim\nspec:\n  request: {request}\n  signerName: \
+             kubernetes.io/kubelet-serving\n  usages:\n  - digital signature\n  - server auth\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    c.kubectl_at(&node_conf, &["create", "-f", &s(&object)])?;
+    // The rule holds: requestor, DNS SAN and every IP SAN agree with the Node object.
+    let csr_obj: Value =
+        serde_json::from_str(&c.admin(&["get", "csr", "kubeseed-serving-claim", "-o", "json"])?)
+            .map_err(|e| e.to_string())?;
+    let live: Value = serde_json::from_str(&c.admin(&["get", "node", node, "-o", "json"])?)
+        .map_err(|e| e.to_string())?;
+    let reported: Vec<&str> = live["status"]["addresses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["address"].as_str())
+        .collect();
+    expect(
+        csr_obj["spec"]["username"] == format!("system:node:{node}")
+            && reported.contains(&victim.as_str()),
+        || {
+            format!(
+                "requestor {} / Node addresses {reported:?}",
+                csr_obj["spec"]["username"]
+            )
+        },
+    )?;
+    // An approver following it approves; kube-controller-manager signs with the cluster CA.
+    c.admin(&["certificate", "approve", "kubeseed-serving-claim"])?;
+    let cert = c.scratch("claim.crt");
+    crate::cluster::wait("the claimed serving certificate", 30, || {
+        let v: Value = serde_json::from_str(&c.admin(&[
+            "get",
+            "csr",
+            "kubeseed-serving-claim",
+            "-o",
+            "json",
+        ])?)
+        .map_err(|e| e.to_string())?;
+        let b64 = v["status"]["certificate"]
+            .as_str()
+            .ok_or("not issued yet")?;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| e.to_string())?;
+        fs::write(&cert, der).map_err(|e| e.to_string())
+    })?;
+    // ... which any client checking kube-apiserver at that address accepts.
+    let verified = openssl_ws(
+        c,
+        &[
+            "verify",
+            "-CAfile",
+            &s(&c.out.join("pki/ca.crt")),
+            "-purpose",
+            "sslserver",
+            "-verify_ip",
+            victim,
+            &s(&cert),
+        ],
+    )?;
+    expect(verified.contains(": OK"), || verified.clone())?;
+    // The control: the same check refuses an address the certificate does not carry.
+    refused(
+        openssl_ws(
+            c,
+            &[
+                "verify",
+                "-CAfile",
+                &s(&c.out.join("pki/ca.crt")),
+                "-verify_ip",
+                "192.0.2.254",
+                &s(&cert),
+            ],
+        ),
+        "IP address mismatch",
+    )?;
+    c.admin(&["delete", "csr", "kubeseed-serving-claim"])
+        .map(|_| ())
+}
