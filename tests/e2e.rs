@@ -18,6 +18,8 @@ mod cluster;
 mod common;
 #[path = "e2e/coredns.rs"]
 mod coredns;
+#[path = "e2e/kube_bench.rs"]
+mod kube_bench;
 #[path = "e2e/kube_proxy.rs"]
 mod kube_proxy;
 #[path = "e2e/kubelet.rs"]
@@ -616,6 +618,12 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
     k.run(
         "CoreDNS: the manifests apply; the real coredns answers from the API with the rendered RBAC",
         || coredns::coredns(c),
+    );
+
+    let out = c.out.clone();
+    k.run(
+        "kube-bench (CIS): every check tests/e2e/kube-bench/expected-v1.txt names passes",
+        || kube_bench::check(c, "v1", &out),
     );
 
     k.run("an unknown flag makes kube-apiserver exit", || {
