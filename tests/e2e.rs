@@ -20,6 +20,8 @@ mod common;
 mod coredns;
 #[path = "e2e/hardening.rs"]
 mod hardening;
+#[path = "e2e/kube_bench.rs"]
+mod kube_bench;
 #[path = "e2e/kube_proxy.rs"]
 mod kube_proxy;
 #[path = "e2e/kubelet.rs"]
@@ -647,6 +649,11 @@ fn checks(c: &mut Cluster, k: &mut Checks) {
     k.run(
         "etcd's data directory is 0700 inside the kubelet's 0755 hostPath",
         || hardening::etcd_data_dir(c),
+    );
+    let out = c.out.clone();
+    k.run(
+        "kube-bench (CIS): every check tests/e2e/kube-bench/expected-v3.txt names passes",
+        || kube_bench::check(c, "v3", &out),
     );
 
     k.run("an unknown flag makes kube-apiserver exit", || {

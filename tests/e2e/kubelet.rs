@@ -21,7 +21,7 @@ const TAINTS: &str = r#"taints = ["example.com/e2e=true:NoSchedule", "spot:Prefe
 /// The kubelet's command line as systemd would build it from the drop-ins in `dir`, in
 /// file-name order: `Environment=` assignments, the last `ExecStart=`, each `$VAR` split on
 /// whitespace (an unset one, like `$KUBELET_KUBEADM_ARGS` before `kubeadm join`, vanishes).
-fn exec_start(dir: &Path) -> Result<Vec<String>, String> {
+pub fn exec_start(dir: &Path) -> Result<Vec<String>, String> {
     let mut names: Vec<_> = fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .flatten()
@@ -298,7 +298,7 @@ fn run_kubelet(c: &mut Cluster, argv: &[String], what: &str) -> Result<String, S
     waited.map(|_| log)
 }
 
-fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+pub fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
     fs::create_dir_all(to).map_err(|e| e.to_string())?;
     for entry in fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
         let entry = entry.map_err(|e| e.to_string())?;
