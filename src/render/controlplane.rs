@@ -14,7 +14,8 @@
 //! `control-plane/<c>/manifests/{kube-apiserver,kube-controller-manager,kube-scheduler,etcd}.yaml`,
 //! `control-plane/<c>/authentication-config.yaml` and, with
 //! `security.encryption_at_rest`, `control-plane/<c>/encryption-config.yaml`
-//! (secret); once per cluster `config/10-kubeseed.conf`.
+//! (secret), with `security.audit_log` `control-plane/<c>/audit-policy.yaml`,
+//! with `security.pod_security` `control-plane/<c>/admission-config.yaml`.
 
 use std::net::IpAddr;
 

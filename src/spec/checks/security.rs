@@ -6,12 +6,13 @@ use crate::spec::defaults::{
     DEFAULT_VERIFY_KUBELET_SERVING,
 };
 
-/// Linux's `PID_MAX_LIMIT` on 64-bit kernels: no `pid_max`, so no pids limit, is larger.
-const PID_MAX_LIMIT: i64 = 4_194_304;
 use crate::spec::raw::{RawSecurity, S};
 use crate::spec::{PodSecurityLevel, Security};
 
 use super::Check;
+
+/// Linux's `PID_MAX_LIMIT` on 64-bit kernels: no `pid_max`, so no pids limit, is larger.
+const PID_MAX_LIMIT: i64 = 4_194_304;
 
 impl Check<'_> {
     pub(super) fn security(&mut self, raw: Option<S<RawSecurity>>) -> Option<Security> {
