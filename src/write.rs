@@ -218,7 +218,7 @@ pub fn check_out_dir(out: &Path) -> Result<(), WriteError> {
 /// Write `files` and their `index.json` to `out`, replacing what is there atomically.
 /// See the module documentation for the files created beside `out`.
 pub fn write(out: &Path, files: &FileSet) -> Result<(), WriteError> {
-    write_with(out, files, true)
+    write_with(out, files, true, !syncfs_reports_errors())
 }
 
 /// Every regular file under `out` (including `index.json`) by relative `/`-separated path,
@@ -248,8 +248,14 @@ pub fn read_tree(out: &Path) -> Result<BTreeMap<String, (Vec<u8>, u32)>, WriteEr
 }
 
 /// `try_exchange` is false only in tests, to exercise the fallback that filesystems without
-/// `RENAME_EXCHANGE` get.
-fn write_with(out: &Path, files: &FileSet, try_exchange: bool) -> Result<(), WriteError> {
+/// `RENAME_EXCHANGE` get; `sync_each` syncs every file and directory instead of one `syncfs`
+/// (kernels before 5.8, and tests of that path).
+fn write_with(
+    out: &Path,
+    files: &FileSet,
+    try_exchange: bool,
+    sync_each: bool,
+) -> Result<(), WriteError> {
     let target = Target::open(out)?;
     let _lock = target.lock()?;
     target.clean_leftovers()?;
@@ -262,7 +268,7 @@ fn write_with(out: &Path, files: &FileSet, try_exchange: bool) -> Result<(), Wri
         &target.at(&staging),
         "create staging directory",
     )?;
-    if let Err(e) = target.fill_staging(root, &staging, files) {
+    if let Err(e) = target.fill_staging(root, &staging, files, sync_each) {
         // Best effort: if this fails too, the next render removes the leftover by name.
         let _ = remove_tree_at(target.parent_fd.as_fd(), &staging, &target.parent);
         return Err(e);
@@ -502,15 +508,24 @@ impl Target {
         Ok(())
     }
 
-    /// Write every file, then `index.json`, into the new staging directory `root`, syncing
-    /// each file and directory so that what is swapped in is already durable.
+    /// Write every file, then `index.json`, into the new staging directory `root`, and make
+    /// the whole tree durable before it is swapped in: one `syncfs` of its filesystem, or,
+    /// with `each` (where `syncfs` may not report a failed write: [`syncfs_reports_errors`]),
+    /// a sync of each file and directory as it is finished.
     fn fill_staging(
         &self,
         root: OwnedFd,
         staging: &OsStr,
         files: &FileSet,
+        each: bool,
     ) -> Result<(), WriteError> {
         let root_path = self.at(staging);
+        let sync_dir = |fd: &OwnedFd, path: &Path| {
+            if each {
+                rfs::fsync(fd).map_err(|e| io_err("sync", path, e))?;
+            }
+            Ok(())
+        };
 
         // Paths sharing a directory prefix are contiguous in sorted order, so the open
         // directories form a stack: a directory is finished (and synced) once a path outside
@@ -522,7 +537,7 @@ impl Target {
                 if dir == d || dir.starts_with(&format!("{d}/")) {
                     break;
                 }
-                rfs::fsync(fd).map_err(|e| io_err("sync", &root_path.join(d), e))?;
+                sync_dir(fd, &root_path.join(d))?;
                 open.pop();
             }
             if !dir.is_empty() {
@@ -542,10 +557,17 @@ impl Target {
                 }
             }
             let dir_fd = open.last().map_or(root.as_fd(), |(_, fd)| fd.as_fd());
-            write_file(dir_fd, name, &file.bytes, file.mode, &root_path.join(path))?;
+            write_file(
+                dir_fd,
+                name,
+                &file.bytes,
+                file.mode,
+                &root_path.join(path),
+                each,
+            )?;
         }
         while let Some((d, fd)) = open.pop() {
-            rfs::fsync(&fd).map_err(|e| io_err("sync", &root_path.join(d), e))?;
+            sync_dir(&fd, &root_path.join(d))?;
         }
         // Last, so a staging tree with an index.json is a complete one.
         write_file(
@@ -554,8 +576,14 @@ impl Target {
             &files.index_json(),
             0o644,
             &root_path.join(INDEX_JSON),
+            each,
         )?;
-        rfs::fsync(&root).map_err(|e| io_err("sync", &root_path, e))
+        if each {
+            rfs::fsync(&root).map_err(|e| io_err("sync", &root_path, e))
+        } else {
+            // Every dirty page and inode of the filesystem, the staging tree's among them.
+            rfs::syncfs(&root).map_err(|e| io_err("sync the filesystem of", &root_path, e))
+        }
     }
 
     /// Put the staging tree at `--out`, then remove whatever was there.
@@ -665,14 +693,30 @@ fn make_dir(
     Ok(fd)
 }
 
+/// Whether `syncfs(2)` reports a write that failed: Linux returns the filesystem's writeback
+/// errors from it since 5.8; before, only each file's own `fsync` does.
+fn syncfs_reports_errors() -> bool {
+    release_at_least_5_8(&rustix::system::uname().release().to_string_lossy())
+}
+
+/// Whether a kernel release string (`6.1.0-18-amd64`) names Linux 5.8 or later.
+fn release_at_least_5_8(release: &str) -> bool {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    version >= (5, 8)
+}
+
 /// Create a new file with its final mode from the first moment (the umask can only narrow
-/// the creation mode; `fchmod` then sets it exactly), write it and sync it.
+/// the creation mode; `fchmod` then sets it exactly), write it and, with `sync`, sync it.
 fn write_file(
     dir: BorrowedFd<'_>,
     name: &str,
     bytes: &[u8],
     mode: u32,
     path: &Path,
+    sync: bool,
 ) -> Result<(), WriteError> {
     let mode = Mode::from_raw_mode(mode);
     let fd = rfs::openat(
@@ -686,7 +730,10 @@ fn write_file(
     let mut file = std::fs::File::from(fd);
     file.write_all(bytes)
         .map_err(|e| std_io_err("write", path, e))?;
-    file.sync_all().map_err(|e| std_io_err("sync", path, e))
+    if sync {
+        file.sync_all().map_err(|e| std_io_err("sync", path, e))?;
+    }
+    Ok(())
 }
 
 /// Names in a directory, without `.` and `..`, sorted so walks and errors are deterministic.

@@ -132,7 +132,7 @@ fn replaces_a_previous_output_entirely() {
     assert!(!out.join("only-in-a.txt").exists());
     assert!(!out.join("nodes").exists());
     // And back, through the fallback used where the filesystem cannot exchange.
-    write_with(&out, &set_a(), false).unwrap();
+    write_with(&out, &set_a(), false, false).unwrap();
     assert_written(&out, &set_a());
 }
 
@@ -503,5 +503,31 @@ fn refuses_out_names_kubeseed_uses_beside_outputs() {
         ".a",
     ] {
         check_out_dir(&tmp.path().join(name)).unwrap();
+    }
+}
+
+#[test]
+fn syncing_each_file_writes_the_same_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    write_with(&out, &set_a(), true, true).unwrap();
+    assert_written(&out, &set_a());
+    write_with(&out, &set_b(), true, true).unwrap();
+    assert_written(&out, &set_b());
+    assert!(beside(tmp.path()).is_empty(), "{:?}", beside(tmp.path()));
+}
+
+#[test]
+fn syncfs_is_trusted_from_linux_5_8() {
+    for (release, trusted) in [
+        ("6.18.44-fc-v1045", true),
+        ("6.1.0-18-amd64", true),
+        ("5.8.0", true),
+        ("5.10", true),
+        ("5.7.19", false),
+        ("4.19.0-26-cloud-amd64", false),
+        ("", false),
+    ] {
+        assert_eq!(release_at_least_5_8(release), trusted, "{release}");
     }
 }
