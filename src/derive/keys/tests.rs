@@ -4,6 +4,7 @@ use std::sync::OnceLock;
 
 use base64::Engine;
 use rcgen::{PublicKeyData, SigningKey};
+use sha2::{Digest, Sha256};
 
 use super::*;
 
@@ -183,10 +184,13 @@ fn from_pem_reads_pkcs8_and_surrounding_text() {
                 .unwrap()
                 .to_pkcs8_pem(LineEnding::LF)
                 .unwrap(),
-            _ => RsaPrivateKey::from_pkcs1_pem(&key.to_pem())
-                .unwrap()
-                .to_pkcs8_pem(LineEnding::LF)
-                .unwrap(),
+            _ => {
+                use rsa::pkcs8::EncodePrivateKey;
+                RsaPrivateKey::from_pkcs1_pem(&key.to_pem())
+                    .unwrap()
+                    .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+                    .unwrap()
+            }
         };
         assert!(pkcs8.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         // As `cat ca.crt ca.key` or openssl's "Bag Attributes" leave it.
@@ -242,7 +246,7 @@ fn signatures_are_deterministic_and_verify() {
             }
             Secret::Rsa(k) => {
                 k.to_public_key()
-                    .verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(msg), &first)
+                    .pkcs1v15_verify::<rsa::sha2::Sha256>(msg, &first)
                     .unwrap();
             }
         }
