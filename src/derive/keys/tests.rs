@@ -253,6 +253,37 @@ fn signatures_are_deterministic_and_verify() {
     }
 }
 
+/// PKCS#1 v1.5 is deterministic, so our RSA signature must be byte for byte
+/// the one OpenSSL, an independent implementation, makes with the same key
+/// (and with the same key PEM, pinned above, so the bytes cannot drift when
+/// the rsa crate changes).
+#[test]
+fn rsa_signatures_equal_openssl_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let msg = b"kubeseed signs certificates deterministically";
+    std::fs::write(dir.path().join("msg"), msg).unwrap();
+    let mut checked = 0;
+    for key in keys()
+        .iter()
+        .filter(|k| PrivateKey::algorithm(k).rsa_bits().is_some())
+    {
+        std::fs::write(dir.path().join("key.pem"), key.to_pem().as_bytes()).unwrap();
+        openssl(
+            dir.path(),
+            &["dgst", "-sha256", "-sign", "key.pem", "-out", "sig", "msg"],
+        );
+        let theirs = std::fs::read(dir.path().join("sig")).unwrap();
+        assert_eq!(
+            hex::encode(key.sign(msg).unwrap()),
+            hex::encode(theirs),
+            "{}",
+            key.algorithm_name()
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
+}
+
 /// OpenSSL, an independent implementation, accepts our keys and the
 /// certificates rcgen signs with them.
 #[test]
