@@ -25,7 +25,7 @@ use base64::Engine;
 use kubeseed::derive::detkeygen::{ecdsa_p256_scalar, ecdsa_p384_scalar, rsa_primes};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use rsa::pkcs1;
-use rsa::pkcs8::PrivateKeyInfo;
+use rsa::pkcs8::PrivateKeyInfoRef;
 use serde_json::Value;
 
 const ECDSA_VECTORS: &str = include_str!("vectors/det-keygen-ecdsa.json");
@@ -51,8 +51,8 @@ fn vectors(json: &str) -> Vec<Value> {
 
 /// The PKCS#8 `privateKey` octet string: SEC1 for EC, PKCS#1 for RSA.
 fn inner_private_key(pkcs8_der: &[u8]) -> Vec<u8> {
-    let info = PrivateKeyInfo::try_from(pkcs8_der).expect("PKCS#8");
-    info.private_key.to_vec()
+    let info = PrivateKeyInfoRef::try_from(pkcs8_der).expect("PKCS#8");
+    info.private_key.as_bytes().to_vec()
 }
 
 // ---------------------------------------------------------------- ECDSA
@@ -150,11 +150,11 @@ fn check_rsa_vector(index: usize, bits: usize, seed_hex_prefix: &str) {
     assert_eq!(field(vector, "bits").as_u64(), Some(bits as u64));
 
     let der = inner_private_key(&base64_field(vector, "private_key_pkcs8"));
-    let want = pkcs1::RsaPrivateKey::try_from(der.as_slice()).expect("PKCS#1");
+    let want = pkcs1::RsaPrivateKeyRef::try_from(der.as_slice()).expect("PKCS#1");
     let got = rsa_primes(&seed, bits).expect("key generation");
 
     let context = format!("RSA-{bits} seed {}", hex::encode(&seed));
-    let same = |name: &str, ours: &rsa::BigUint, theirs: pkcs1::UintRef<'_>| {
+    let same = |name: &str, ours: &num_bigint_dig::BigUint, theirs: pkcs1::UintRef<'_>| {
         assert_eq!(
             hex::encode(ours.to_bytes_be()),
             hex::encode(theirs.as_bytes()),

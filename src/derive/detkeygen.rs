@@ -435,7 +435,7 @@ fn gcd(a: &BigUint, b: &BigUint) -> BigUint {
 /// The C2SP det-keygen RSA key (`N, e, d, p, q`) of `bits` bits for `seed`.
 pub fn rsa_primes(seed: &[u8], bits: usize) -> Result<RsaParams, DetKeygenError> {
     check_seed(seed)?;
-    if !(2048..=65520).contains(&bits) || bits % 16 != 0 {
+    if !(2048..=65520).contains(&bits) || !bits.is_multiple_of(16) {
         return Err(DetKeygenError::UnsupportedRsaSize { bits });
     }
     // The range check above makes the narrowing lossless.

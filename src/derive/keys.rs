@@ -15,13 +15,17 @@ use std::fmt;
 
 use p256::pkcs8::der::pem::{self, LineEnding};
 use p256::pkcs8::der::SecretDocument;
-use p256::pkcs8::{AssociatedOid, EncodePublicKey, ObjectIdentifier, PrivateKeyInfo};
+use p256::pkcs8::{
+    AssociatedOid, DecodePrivateKey, EncodePublicKey, ObjectIdentifier, PrivateKeyInfo,
+};
+// rsa 0.10 speaks its own pkcs8 0.11 / der 0.8 (p256 0.13 speaks pkcs8 0.10 / der 0.7):
+// its encoders are used by name through `rsa::`, and keys cross between the two only
+// as DER or PEM bytes.
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey, EncodeRsaPublicKey};
-use rsa::pkcs8::DecodePrivateKey;
+use rsa::pkcs8::{DecodePrivateKey as _, EncodePublicKey as _};
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
-use rsa::{Pkcs1v15Sign, RsaPrivateKey};
-use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
+use rsa::{BoxedUint, PrivateKey as RsaPrivateKey};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::derive::detkeygen::{self, DetKeygenError};
 
@@ -240,17 +244,20 @@ impl PrivateKey {
                 let bits = alg.rsa_bits().unwrap_or(0);
                 let params = detkeygen::rsa_primes(seed, bits).map_err(derive_error)?;
                 let key = RsaPrivateKey::from_components(
-                    params.n().clone(),
-                    params.e().clone(),
-                    params.d().clone(),
-                    vec![params.p().clone(), params.q().clone()],
+                    boxed(params.n()),
+                    boxed(params.e()),
+                    boxed(params.d()),
+                    vec![boxed(params.p()), boxed(params.q())],
                 )
                 .map_err(|e| malformed("det-keygen RSA")(&e))?;
-                // from_components keeps the λ-based d we pass (it only
-                // recomputes when given no primes); checked, not assumed,
-                // because the PEM must carry exactly the spec's d.
-                let kept =
-                    key.d() == params.d() && key.primes().iter().eq([params.p(), params.q()]);
+                // from_components keeps the λ-based d and the order of the
+                // primes we pass (it only recomputes when given no primes);
+                // checked, not assumed, because the PEM must carry exactly
+                // the spec's numbers.
+                let kept = same_number(key.d(), params.d())
+                    && key.primes().len() == 2
+                    && same_number(&key.primes()[0], params.p())
+                    && same_number(&key.primes()[1], params.q());
                 if !kept {
                     return Err(KeyError::Encoding {
                         what: "the RSA key",
@@ -297,7 +304,8 @@ impl PrivateKey {
     }
 
     fn from_rsa(key: RsaPrivateKey) -> Result<PrivateKey, KeyError> {
-        let bits = key.n().bits();
+        // The modulus is public: a variable-time bit length is fine.
+        let bits = key.n().bit_width_vartime() as usize;
         let algorithm =
             Algorithm::from_rsa_bits(bits).ok_or(KeyError::UnsupportedRsaSize { bits })?;
         key.validate().map_err(|e| malformed("RSA")(&e))?;
@@ -309,7 +317,7 @@ impl PrivateKey {
             .to_public_key_der()
             .map_err(|e| encoding("the RSA public key")(&e))?;
         let private_pem = key
-            .to_pkcs1_pem(LineEnding::LF)
+            .to_pkcs1_pem(rsa::pkcs1::LineEnding::LF)
             .map_err(|e| encoding("the PKCS#1 private key")(&e))?;
         Self::assemble(
             algorithm,
@@ -396,7 +404,9 @@ impl PrivateKey {
     fn from_pkcs8_der(der: &[u8]) -> Result<PrivateKey, KeyError> {
         let info = PrivateKeyInfo::try_from(der).map_err(|e| malformed("PKCS#8")(&e))?;
         let oid = info.algorithm.oid;
-        if oid == rsa::pkcs1::ALGORITHM_OID {
+        // rsaEncryption, compared as DER bytes: the rsa crate's OID type is
+        // const-oid 0.10, PrivateKeyInfo's (through p256) const-oid 0.9.
+        if oid.as_bytes() == rsa::pkcs1::ALGORITHM_OID.as_bytes() {
             let key =
                 RsaPrivateKey::from_pkcs8_der(der).map_err(|e| malformed("PKCS#8 RSA")(&e))?;
             return Self::from_rsa(key);
@@ -469,10 +479,31 @@ impl PrivateKey {
                 Ok(signature.to_der().as_bytes().to_vec())
             }
             Secret::Rsa(key) => key
-                .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(msg))
+                .pkcs1v15_sign::<rsa::sha2::Sha256>(msg)
                 .map_err(|e| e.to_string()),
         }
     }
+}
+
+/// A det-keygen number as the rsa crate's integer type, sized to its own
+/// length (`from_components` resizes every component to the modulus's
+/// precision). The byte copy is zeroized.
+fn boxed(n: &num_bigint_dig::BigUint) -> BoxedUint {
+    let bytes = Zeroizing::new(n.to_bytes_be());
+    BoxedUint::from_be_slice_vartime(&bytes)
+}
+
+/// Whether the rsa crate's `ours` is the det-keygen number `want`, compared
+/// as minimal big-endian bytes (the two types pad differently). Both
+/// copies are zeroized.
+fn same_number(ours: &BoxedUint, want: &num_bigint_dig::BigUint) -> bool {
+    let mut ours = ours.to_be_bytes().into_vec();
+    let mut want = want.to_bytes_be();
+    let start = ours.iter().position(|&b| b != 0).unwrap_or(ours.len());
+    let same = ours[start..] == want[..];
+    ours.zeroize();
+    want.zeroize();
+    same
 }
 
 /// The first PEM block whose label ends in "PRIVATE KEY", with a precise

@@ -4,6 +4,7 @@ use std::sync::OnceLock;
 
 use base64::Engine;
 use rcgen::{PublicKeyData, SigningKey};
+use sha2::{Digest, Sha256};
 
 use super::*;
 
@@ -183,10 +184,13 @@ fn from_pem_reads_pkcs8_and_surrounding_text() {
                 .unwrap()
                 .to_pkcs8_pem(LineEnding::LF)
                 .unwrap(),
-            _ => RsaPrivateKey::from_pkcs1_pem(&key.to_pem())
-                .unwrap()
-                .to_pkcs8_pem(LineEnding::LF)
-                .unwrap(),
+            _ => {
+                use rsa::pkcs8::EncodePrivateKey;
+                RsaPrivateKey::from_pkcs1_pem(&key.to_pem())
+                    .unwrap()
+                    .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+                    .unwrap()
+            }
         };
         assert!(pkcs8.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         // As `cat ca.crt ca.key` or openssl's "Bag Attributes" leave it.
@@ -242,11 +246,42 @@ fn signatures_are_deterministic_and_verify() {
             }
             Secret::Rsa(k) => {
                 k.to_public_key()
-                    .verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(msg), &first)
+                    .pkcs1v15_verify::<rsa::sha2::Sha256>(msg, &first)
                     .unwrap();
             }
         }
     }
+}
+
+/// PKCS#1 v1.5 is deterministic, so our RSA signature must be byte for byte
+/// the one OpenSSL, an independent implementation, makes with the same key
+/// (and with the same key PEM, pinned above, so the bytes cannot drift when
+/// the rsa crate changes).
+#[test]
+fn rsa_signatures_equal_openssl_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let msg = b"kubeseed signs certificates deterministically";
+    std::fs::write(dir.path().join("msg"), msg).unwrap();
+    let mut checked = 0;
+    for key in keys()
+        .iter()
+        .filter(|k| PrivateKey::algorithm(k).rsa_bits().is_some())
+    {
+        std::fs::write(dir.path().join("key.pem"), key.to_pem().as_bytes()).unwrap();
+        openssl(
+            dir.path(),
+            &["dgst", "-sha256", "-sign", "key.pem", "-out", "sig", "msg"],
+        );
+        let theirs = std::fs::read(dir.path().join("sig")).unwrap();
+        assert_eq!(
+            hex::encode(key.sign(msg).unwrap()),
+            hex::encode(theirs),
+            "{}",
+            key.algorithm_name()
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
 }
 
 /// OpenSSL, an independent implementation, accepts our keys and the
