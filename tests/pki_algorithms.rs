@@ -206,3 +206,39 @@ fn external_ca_ecdsa() {
 fn external_ca_rsa_pkcs8() {
     external_ca(&["-newkey", "rsa:2048"]);
 }
+
+/// RSA keys are derived on every core the process may use, each from its own seed: the
+/// output is the same bytes on one core (`taskset -c 0`) as on all of them.
+#[test]
+fn rsa_output_is_the_same_on_one_core_and_on_all() {
+    let all = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let ws = common::Workspace::new();
+    let spec = ws.write_spec(&spec("rsa-2048", ""));
+    ws.write_seed(SEED);
+    let render = |taskset: bool, out: &Path| {
+        let mut cmd = if taskset {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0"]).arg(common::kubeseed_bin());
+            c
+        } else {
+            Command::new(common::kubeseed_bin())
+        };
+        cmd.arg("render").arg(&spec).arg("--out").arg(out);
+        let run = common::run(&mut cmd);
+        assert!(
+            run.status.success(),
+            "render (taskset {taskset}): {}",
+            run.stderr
+        );
+    };
+    let (one, many) = (ws.path().join("one"), ws.path().join("many"));
+    render(true, &one);
+    render(false, &many);
+    let tree = common::hash_tree(&one);
+    assert!(tree.keys().any(|p| p.ends_with(".key")), "no keys rendered");
+    assert_eq!(tree, common::hash_tree(&many));
+    // On a one-core machine both renders used one thread: say so rather than pass quietly.
+    if all < 2 {
+        eprintln!("note: this machine has one core, so both renders used one thread");
+    }
+}
