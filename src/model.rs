@@ -114,14 +114,13 @@ pub struct ClusterValues {
     /// The minor version of `kubernetes_version` (API versions and etcd follow it).
     pub kubernetes_minor: u32,
     /// `security.audit_log`, `security.service_account_extend_token_expiration`,
-    /// `security.deny_service_external_ips`, `security.strong_tls_ciphers`,
-    /// `security.seccomp_default`, `security.pod_pids_limit`, `security.pod_security` (its
+    /// `security.deny_service_external_ips`, `security.seccomp_default`, `security.pod_pids_limit`, `security.pod_security` (its
     /// name), `security.private_kubelet_files`.
     pub audit_log: bool,
     pub service_account_extend_token_expiration: bool,
     pub deny_service_external_ips: bool,
-    pub strong_tls_ciphers: bool,
-    /// [`STRONG_TLS_CIPHER_SUITES`] with `strong_tls_ciphers`, else empty (Go's defaults).
+    /// [`STRONG_TLS_CIPHER_SUITES`] with `security.strong_tls_ciphers`, else empty (Go's
+    /// defaults).
     pub tls_cipher_suites: &'static [&'static str],
     pub seccomp_default: bool,
     pub pod_pids_limit: Option<i64>,
@@ -204,7 +203,6 @@ impl ClusterValues {
                 .security
                 .service_account_extend_token_expiration,
             deny_service_external_ips: spec.security.deny_service_external_ips,
-            strong_tls_ciphers: spec.security.strong_tls_ciphers,
             tls_cipher_suites: if spec.security.strong_tls_ciphers {
                 STRONG_TLS_CIPHER_SUITES
             } else {
