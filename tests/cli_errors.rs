@@ -493,6 +493,18 @@ const CASES: &[Case] = &[
     },
     // The shape of the file.
     Case {
+        name: "a_key_set_twice",
+        spec: Spec::Edits(&[(
+            "kubelet_signing_duration = \"72h\"\n",
+            "node_restriction = true\nkubelet_signing_duration = \"72h\"\nnode_restriction = false\n",
+        )]),
+        stderr: &[
+            "error: bad.toml:35: security.node_restriction: set twice: this key is already set above",
+            "  hint: remove one of the two `node_restriction = ...` lines in [security]",
+        ],
+        ..CASE
+    },
+    Case {
         name: "unknown_key",
         spec: Spec::Edits(&[("[security]\n", "[security]\nnode_restrictions = true\n")]),
         stderr: &[

@@ -67,6 +67,18 @@ pub(super) fn path_at(entries: &[Entry], offset: usize) -> String {
         .unwrap_or_default()
 }
 
+/// The path of `key` where the file first set it, before `offset`: what a duplicate key at
+/// `offset` repeats. The path's last component is `key`, in the table the file was in.
+pub(super) fn earlier_key(entries: &[Entry], offset: usize, key: &str) -> Option<String> {
+    let leaf = join_key("", key);
+    let dotted = format!(".{leaf}");
+    entries
+        .iter()
+        .filter(|e| e.key.start < offset && (e.path == leaf || e.path.ends_with(&dotted)))
+        .max_by_key(|e| e.key.start)
+        .map(|e| e.path.clone())
+}
+
 /// `prefix.key`, quoting keys that are not TOML bare keys.
 pub(super) fn join_key(prefix: &str, key: &str) -> String {
     let bare = !key.is_empty()

@@ -437,7 +437,7 @@ impl std::error::Error for SpecErrors {}
 // Entry point.
 // ---------------------------------------------------------------------------------------
 
-/// Parse and validate a version-1 `cluster.toml`.
+/// Parse and validate a `cluster.toml` of any spec version this kubeseed reads.
 ///
 /// `path_for_messages` only goes into [`SpecProblem::file`]; nothing is read.
 pub fn parse(path_for_messages: &str, text: &str) -> Result<Parsed, SpecErrors> {

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use crate::duration::GoDuration;
 use crate::spec::defaults::{version_defaults, VersionDefaults, LATEST_SPEC_VERSION};
-use crate::spec::locate::{leaf, path_at, table_name, Entry};
+use crate::spec::locate::{earlier_key, leaf, path_at, table_name, Entry};
 use crate::spec::raw::{RawSpec, S};
 use crate::spec::syntax::a;
 use crate::spec::{sort_by_line, Spec, SpecErrors, SpecProblem, SpecVersion};
@@ -112,6 +112,24 @@ impl<'a> Check<'a> {
 
     pub(super) fn syntax_problem(&self, error: &toml::de::Error, entries: &[Entry]) -> SpecProblem {
         let at = error.span();
+        // A key set twice: name it (the entries end before it, at the key set last).
+        if error.message() == "duplicate key" {
+            let written = at.as_ref().and_then(|at| self.text.get(at.clone()));
+            let key = written.map(|k| k.trim().trim_matches('"'));
+            if let Some(path) = key.and_then(|k| earlier_key(entries, at.as_ref()?.start, k)) {
+                let hint = format!(
+                    "remove one of the two `{} = ...` lines in {}",
+                    leaf(&path),
+                    table_name(&path)
+                );
+                return self.problem(
+                    at,
+                    &path,
+                    "set twice: this key is already set above".to_string(),
+                    Some(hint),
+                );
+            }
+        }
         let key = at
             .as_ref()
             .map(|at| path_at(entries, at.start))
@@ -553,6 +571,25 @@ mod tests {
             "invalid TOML: invalid basic string, expected `\"`",
         );
         assert!(hint(&p).contains("column 24"), "{p}");
+    }
+
+    /// A duplicate is named by its own path, even after an inline table whose keys are the
+    /// last ones the parser saw.
+    #[test]
+    fn a_key_set_twice_is_named() {
+        let p = only_error(
+            &edit(&[(
+                52,
+                "formats = [\"rootfs\"]\nlabels = { \"x.io/a\" = \"1\" }\nlabels = {}",
+            )]),
+            Some(54),
+            "node_pools[0].labels",
+            "set twice: this key is already set above",
+        );
+        assert_eq!(
+            hint(&p),
+            "remove one of the two `labels = ...` lines in [[node_pools]] (node_pools[0])"
+        );
     }
 
     #[test]
