@@ -212,11 +212,7 @@ impl ClusterValues {
             pod_pids_limit: spec.security.pod_pids_limit,
             pod_security: spec.security.pod_security.map(PodSecurityLevel::name),
             private_kubelet_files: spec.security.private_kubelet_files,
-            etcd_data_dir: if crate::spec::version_defaults(spec.version).private_etcd_data_dir {
-                "/var/lib/etcd/data"
-            } else {
-                "/var/lib/etcd"
-            },
+            etcd_data_dir: crate::spec::version_defaults(spec.version).etcd_data_dir,
         }
     }
 }

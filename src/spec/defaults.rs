@@ -41,9 +41,10 @@ pub struct VersionDefaults {
     pub pod_security: Option<PodSecurityLevel>,
     /// `security.private_kubelet_files`.
     pub private_kubelet_files: bool,
-    /// etcd's `--data-dir` is a directory etcd creates itself (0700) below the hostPath
-    /// `/var/lib/etcd`, which the kubelet would create 0755.
-    pub private_etcd_data_dir: bool,
+    /// etcd's `--data-dir` (and kubeadm's `etcd.local.dataDir`). From version 3 a directory
+    /// etcd creates itself (0700) below the hostPath `/var/lib/etcd`, which the kubelet would
+    /// create 0755.
+    pub etcd_data_dir: &'static str,
 }
 
 /// kubeadm's taint for control-plane nodes.
@@ -68,7 +69,7 @@ pub const fn version_defaults(v: SpecVersion) -> VersionDefaults {
             pod_pids_limit: None,
             pod_security: None,
             private_kubelet_files: false,
-            private_etcd_data_dir: false,
+            etcd_data_dir: "/var/lib/etcd",
         },
         // Version 2: a cluster that runs (README: "Spec version 2").
         SpecVersion::V2 => VersionDefaults {
@@ -85,7 +86,7 @@ pub const fn version_defaults(v: SpecVersion) -> VersionDefaults {
             pod_pids_limit: None,
             pod_security: None,
             private_kubelet_files: false,
-            private_etcd_data_dir: false,
+            etcd_data_dir: "/var/lib/etcd",
         },
         // Version 3: hardened as the CIS Kubernetes Benchmark measures it (README: "Spec
         // version 3").
@@ -103,7 +104,7 @@ pub const fn version_defaults(v: SpecVersion) -> VersionDefaults {
             pod_pids_limit: Some(DEFAULT_POD_PIDS_LIMIT),
             pod_security: Some(PodSecurityLevel::Baseline),
             private_kubelet_files: true,
-            private_etcd_data_dir: true,
+            etcd_data_dir: "/var/lib/etcd/data",
         },
     }
 }

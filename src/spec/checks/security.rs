@@ -84,16 +84,13 @@ impl Check<'_> {
                 None
             }
         };
-        let pod_security = match raw.pod_security {
-            None => defaults.pod_security,
-            Some(level) => Some(self.one_of(
-                Some(&level),
-                "security.pod_security",
-                PodSecurityLevel::Baseline,
-                &PodSecurityLevel::ALL,
-                "is not a Pod Security Standard level",
-            )?),
-        };
+        let pod_security = self.one_of(
+            raw.pod_security.as_ref(),
+            "security.pod_security",
+            defaults.pod_security,
+            &PodSecurityLevel::ALL.map(|(level, name)| (Some(level), name)),
+            "is not a Pod Security Standard level",
+        )?;
         Some(Security {
             node_restriction,
             auto_approve_node_csrs: raw
