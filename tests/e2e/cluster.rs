@@ -115,7 +115,18 @@ impl Cluster {
     /// Runs a client command on the workstation host; Ok(stdout) on exit 0, else
     /// Err(what the tool said).
     pub fn ws_run(&self, argv: &[String]) -> Result<String, String> {
-        let out = self.lab.run("ws", argv);
+        self.run_on("ws", argv)
+    }
+
+    /// `sh -c script` on `host`: its stdout, or why it failed.
+    pub fn sh(&self, host: &str, script: &str) -> Result<String, String> {
+        self.run_on(host, &["sh".into(), "-c".into(), script.to_string()])
+            .map_err(|e| format!("{script}: {e}"))
+    }
+
+    /// `argv` on `host`: its stdout, or why it failed.
+    pub fn run_on(&self, host: &str, argv: &[String]) -> Result<String, String> {
+        let out = self.lab.run(host, argv);
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
@@ -192,19 +203,10 @@ impl Cluster {
         for v in manifest["spec"]["volumes"].as_array().into_iter().flatten() {
             if v["hostPath"]["type"] == "DirectoryOrCreate" {
                 let path = v["hostPath"]["path"].as_str().expect("a hostPath path");
-                let out = self.lab.run(
-                    controller,
-                    &[
-                        "sh".into(),
-                        "-c".into(),
-                        format!("[ -d {path} ] || mkdir -m 0755 -p {path}"),
-                    ],
-                );
-                assert!(
-                    out.status.success(),
-                    "{controller}: mkdir {path}: {}",
-                    text(&out)
-                );
+                let mkdir = format!("[ -d {path} ] || mkdir -m 0755 -p {path}");
+                if let Err(e) = self.sh(controller, &mkdir) {
+                    panic!("{controller}: {e}");
+                }
             }
         }
         let argv = self.pod_command(&self.out.clone(), controller, pod);
@@ -345,19 +347,10 @@ pub fn boot(bins: &Path, version: &str, n: usize) -> Cluster {
         c.lab.bind(name, &etc, "/etc/kubernetes");
         // A fresh node has no /var/lib/etcd (this machine may: the lab's /var/lib is an
         // overlay of its own); the kubelet makes the hostPath directory 0755.
-        let out = c.lab.run(
-            name,
-            &[
-                "sh".into(),
-                "-c".into(),
-                "mkdir -p /var/lib/etcd && mount -t tmpfs -o mode=0755 tmpfs /var/lib/etcd".into(),
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "{name}: /var/lib/etcd: {}",
-            text(&out)
-        );
+        let fresh = "mkdir -p /var/lib/etcd && mount -t tmpfs -o mode=0755 tmpfs /var/lib/etcd";
+        if let Err(e) = c.sh(name, fresh) {
+            panic!("{name}: {e}");
+        }
     }
     for pod in PODS {
         for (name, _) in &cps {

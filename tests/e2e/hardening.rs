@@ -10,27 +10,15 @@ use std::fs;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::cluster::{openssl_ws, s, text, Cluster};
+use crate::cluster::{openssl_ws, s, Cluster};
 use crate::{expect, refused};
-
-/// Runs `script` with `sh -c` on host `host`.
-fn on(c: &Cluster, host: &str, script: &str) -> Result<String, String> {
-    let out = c
-        .lab
-        .run(host, &["sh".into(), "-c".into(), script.to_string()]);
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!("{script}: {}", text(&out)))
-    }
-}
 
 /// Every controller's audit log, one event a line (a request reaches whichever
 /// kube-apiserver the name resolves to).
 fn audit_events(c: &Cluster) -> Result<Vec<Value>, String> {
     let mut events = Vec::new();
     for (name, _) in &c.controllers {
-        let log = on(c, name, "cat /var/log/kubernetes/audit/audit.log")?;
+        let log = c.sh(name, "cat /var/log/kubernetes/audit/audit.log")?;
         for line in log.lines() {
             events.push(serde_json::from_str(line).map_err(|e| format!("{line}: {e}"))?);
         }
@@ -88,8 +76,7 @@ pub fn audit(c: &Cluster) -> Result<(), String> {
         .count();
     expect(probes == 0, || format!("{probes} /readyz events recorded"))?;
     for (name, _) in &c.controllers {
-        let modes = on(
-            c,
+        let modes = c.sh(
             name,
             "stat -c %a /var/log/kubernetes /var/log/kubernetes/audit /var/log/kubernetes/audit/audit.log",
         )?;
@@ -234,7 +221,7 @@ pub fn etcd_data_dir(c: &Cluster) -> Result<(), String> {
             .find_map(|a| a.strip_prefix("--data-dir="))
             .ok_or("etcd has no --data-dir")?;
         expect(dir == "/var/lib/etcd/data", || format!("--data-dir={dir}"))?;
-        let modes = on(c, name, &format!("stat -c %a /var/lib/etcd {dir}"))?;
+        let modes = c.sh(name, &format!("stat -c %a /var/lib/etcd {dir}"))?;
         expect(modes.split_whitespace().eq(["755", "700"]), || {
             format!("{name}: modes {modes:?}")
         })?;

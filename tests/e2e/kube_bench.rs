@@ -268,42 +268,9 @@ fn start_kubelet(
         expect(made.status.success(), || text(&made))?;
         c.lab.bind(host, &node.join(dir), &format!("/{dir}"));
     }
-    let mut argv =
-        crate::kubelet::exec_start(&rootfs.join("etc/systemd/system/kubelet.service.d"))?;
-    argv[0] = c.bin("kubelet");
-    // As in kubelet.rs: from 1.35 the kubelet refuses a cgroup v1 host unless told otherwise.
-    let minor: u32 = c
-        .version
-        .split('.')
-        .nth(1)
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    if minor >= 35 && !Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
-        let dropins = c.scratch(&format!("{host}-cgroup-v1.d"));
-        fs::create_dir_all(&dropins).map_err(|e| e.to_string())?;
-        fs::write(
-            dropins.join("99-cgroup-v1.conf"),
-            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailCgroupV1: false\n",
-        )
-        .map_err(|e| e.to_string())?;
-        argv.push(format!("--config-dir={}", s(&dropins)));
-    }
-    let silent = c.lab.spawn(
-        host,
-        "silent-runtime-socket",
-        &[
-            "/usr/bin/python3".into(),
-            "-c".into(),
-            "import os, socket\n\
-             os.makedirs('/run/containerd', exist_ok=True)\n\
-             s = socket.socket(socket.AF_UNIX)\n\
-             s.bind('/run/containerd/containerd.sock')\n\
-             s.listen(64)\n\
-             held = []\n\
-             while True:\n    held.append(s.accept())\n"
-                .into(),
-        ],
-    );
+    let argv = crate::kubelet::exec_start(&rootfs.join("etc/systemd/system/kubelet.service.d"))?;
+    let argv = crate::kubelet::kubelet_command(c, &argv, host)?;
+    let silent = crate::kubelet::silent_runtime(c, host);
     let id = c.lab.spawn(host, "kubelet", &argv);
     let conf = node.join("etc/kubernetes/kubelet.conf");
     let started = wait("the kubelet's kubelet.conf", 90, || {

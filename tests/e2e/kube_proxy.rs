@@ -238,14 +238,7 @@ pub fn syncs(c: &mut Cluster, mode: &str) -> Result<(), String> {
     let max = fs::read_to_string("/proc/sys/net/netfilter/nf_conntrack_max")
         .map_err(|e| format!("nf_conntrack_max: {e}"))?;
     write(&conntrack, &max)?;
-    let sh = |script: &str| {
-        let out = c.lab.run(&node, &["sh".into(), "-c".into(), script.into()]);
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!("{script}: {}", text(&out).trim()))
-        }
-    };
+    let sh = |script: &str| c.sh(&node, script);
     sh("mkdir -p /var/lib/kube-proxy /run/secrets/kubernetes.io/serviceaccount")?;
     c.lab.bind(&node, &conf_dir, "/var/lib/kube-proxy");
     c.lab.bind(

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::cluster::{s, wait, Cluster};
 use crate::expect;
+use crate::lab::ProcId;
 
 /// The labels and taints the test gives the `workers` pool.
 const LABELS: &str =
@@ -63,6 +64,57 @@ fn flag<'a>(argv: &'a [String], name: &str) -> Option<&'a str> {
         .find_map(|a| a.strip_prefix(&format!("--{name}=")))
 }
 
+/// The kubelet's command line from a bundle's `argv` (its drop-ins' `ExecStart`), with the
+/// kubelet built for this release, plus this machine's accommodation, not the bundle's: from
+/// 1.35 the kubelet refuses a cgroup v1 host unless told otherwise (failCgroupV1), and the
+/// test machines may be cgroup v1. A config drop-in (in scratch `<tag>-cgroup-v1.d`) says
+/// so, leaving the rendered flags and config as they are.
+pub fn kubelet_command(c: &Cluster, argv: &[String], tag: &str) -> Result<Vec<String>, String> {
+    let mut cmd = argv.to_vec();
+    cmd[0] = c.bin("kubelet");
+    let minor: u32 = c
+        .version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if minor >= 35 && !Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        let dropins = c.scratch(&format!("{tag}-cgroup-v1.d"));
+        fs::create_dir_all(&dropins).map_err(|e| e.to_string())?;
+        fs::write(
+            dropins.join("99-cgroup-v1.conf"),
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailCgroupV1: false\n",
+        )
+        .map_err(|e| e.to_string())?;
+        cmd.push(format!("--config-dir={}", s(&dropins)));
+    }
+    Ok(cmd)
+}
+
+/// The kubelet validates its flags and configuration, starts its client-certificate manager
+/// (which bootstraps asynchronously), then asks the container runtime for its version. There
+/// is no runtime here: this socket at the runtime's path on `host` accepts and never
+/// answers, which keeps that question open long enough for the bootstrap to finish; then the
+/// kubelet stops for lack of a runtime.
+pub fn silent_runtime(c: &mut Cluster, host: &str) -> ProcId {
+    c.lab.spawn(
+        host,
+        "silent-runtime-socket",
+        &[
+            "/usr/bin/python3".into(),
+            "-c".into(),
+            "import os, socket\n\
+             os.makedirs('/run/containerd', exist_ok=True)\n\
+             s = socket.socket(socket.AF_UNIX)\n\
+             s.bind('/run/containerd/containerd.sock')\n\
+             s.listen(64)\n\
+             held = []\n\
+             while True:\n    held.append(s.accept())\n"
+                .into(),
+        ],
+    )
+}
+
 pub fn labelled_kubelet(c: &mut Cluster) -> Result<(), String> {
     let out = c.render_variant("labelled", "[[node_pools]]", &format!("{LABELS}\n{TAINTS}"));
     let rootfs = out.join("nodes/workers/rootfs");
@@ -87,48 +139,8 @@ pub fn labelled_kubelet(c: &mut Cluster) -> Result<(), String> {
         c.ws_run(&["mkdir".into(), "-p".into(), format!("/{dir}")])?;
         c.lab.bind("ws", &node.join(dir), &format!("/{dir}"));
     }
-    let mut cmd = argv.clone();
-    cmd[0] = c.bin("kubelet");
-    // This machine's accommodation, not the bundle's: from 1.35 the kubelet refuses a
-    // cgroup v1 host unless told otherwise (failCgroupV1), and the test machines may be
-    // cgroup v1. A config drop-in says so, leaving the rendered flags and config as they are.
-    let minor: u32 = c
-        .version
-        .split('.')
-        .nth(1)
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    if minor >= 35 && !Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
-        let dropins = c.scratch("kubelet-cgroup-v1.d");
-        fs::create_dir_all(&dropins).map_err(|e| e.to_string())?;
-        fs::write(
-            dropins.join("99-cgroup-v1.conf"),
-            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailCgroupV1: false\n",
-        )
-        .map_err(|e| e.to_string())?;
-        cmd.push(format!("--config-dir={}", s(&dropins)));
-    }
-    // The kubelet validates its flags (labels included) and configuration, starts its
-    // client-certificate manager (which bootstraps asynchronously), then asks the container
-    // runtime for its version. There is no runtime here: a socket at the runtime's path that
-    // accepts and never answers keeps that question open long enough for the bootstrap to
-    // finish; then the kubelet stops for lack of a runtime.
-    let silent = c.lab.spawn(
-        "ws",
-        "silent-runtime-socket",
-        &[
-            "/usr/bin/python3".into(),
-            "-c".into(),
-            "import os, socket, time\n\
-             os.makedirs('/run/containerd', exist_ok=True)\n\
-             s = socket.socket(socket.AF_UNIX)\n\
-             s.bind('/run/containerd/containerd.sock')\n\
-             s.listen(64)\n\
-             held = []\n\
-             while True:\n    held.append(s.accept())\n"
-                .into(),
-        ],
-    );
+    let cmd = kubelet_command(c, &argv, "kubelet")?;
+    let silent = silent_runtime(c, "ws");
     // A link, as the kubelet writes it, to the dated file beside it by its on-node path.
     let current = node.join("var/lib/kubelet/pki/kubelet-client-current.pem");
     let id = c.lab.spawn("ws", "kubelet", &cmd);
