@@ -67,7 +67,10 @@
 //!   never swapped, so `p < q` is possible.
 //!
 //! Primality: a candidate is tested by trial division by every odd prime up
-//! to 1619, then `num_bigint_dig::prime::probably_prime`, which runs
+//! to 1619, then by one Miller–Rabin round to base 2 (a fast path: it is the
+//! round `probably_prime` ends with, so it rejects exactly candidates that
+//! function would reject, and most candidates end there), then
+//! `num_bigint_dig::prime::probably_prime`, which runs
 //! `rounds + 1` Miller–Rabin rounds (one with base 2) and a strong Lucas test
 //! (together a Baillie–PSW test), with `rounds` = 5 below 2690 modulus bits,
 //! 4 below 7494 and 3 above, as the spec asks. The exact test cannot change
@@ -107,7 +110,10 @@
 //! material.
 
 use std::fmt;
+use std::sync::LazyLock;
 
+use crypto_bigint::{BoxedUint, Limb, NonZero, Odd, Reciprocal, Word};
+use crypto_primes::hazmat::{MillerRabin, Primality};
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use num_bigint_dig::prime::probably_prime;
@@ -367,17 +373,54 @@ const fn small_primes() -> [u32; 255] {
     out
 }
 
-/// Whether the big-endian `candidate` has a factor among [`SMALL_PRIMES`].
-/// Works on the bytes to avoid building a big integer for the ~85% of
-/// candidates this rejects.
-fn has_small_factor(candidate: &[u8]) -> bool {
-    SMALL_PRIMES.iter().any(|&prime| {
-        let prime = u64::from(prime);
-        let rem = candidate
-            .iter()
-            .fold(0u64, |r, &byte| ((r << 8) | u64::from(byte)) % prime);
-        rem == 0
+/// [`SMALL_PRIMES`] in runs whose products fit one limb: a candidate is
+/// reduced once per run (a limb division by a precomputed reciprocal), and
+/// the remainder, a single word, is then tested against each prime of the run.
+struct SmallPrimeRun {
+    product: Reciprocal,
+    primes: &'static [u32],
+}
+
+/// The runs of [`SMALL_PRIMES`], in order, each as long as its product fits
+/// a limb (64 bits, or 32 on 32-bit targets).
+static SMALL_PRIME_RUNS: LazyLock<Vec<SmallPrimeRun>> = LazyLock::new(|| {
+    let limit = u128::from(Limb::MAX.0);
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < SMALL_PRIMES.len() {
+        let (mut end, mut product) = (start, 1u128);
+        while end < SMALL_PRIMES.len() && product * u128::from(SMALL_PRIMES[end]) <= limit {
+            product *= u128::from(SMALL_PRIMES[end]);
+            end += 1;
+        }
+        // Every prime is below 2^11, so a run holds at least one and its
+        // product fits the limb it was checked against.
+        let word = Word::try_from(product).unwrap_or(Word::MAX);
+        runs.push(SmallPrimeRun {
+            product: Reciprocal::new(NonZero::<Limb>::new_unwrap(Limb(word))),
+            primes: &SMALL_PRIMES[start..end],
+        });
+        start = end;
+    }
+    runs
+});
+
+/// Whether `candidate` has a factor among [`SMALL_PRIMES`].
+fn has_small_factor(candidate: &BoxedUint) -> bool {
+    SMALL_PRIME_RUNS.iter().any(|run| {
+        let rem = candidate.rem_limb_with_reciprocal(&run.product).0;
+        run.primes.iter().any(|&prime| rem.is_multiple_of(Word::from(prime)))
     })
+}
+
+/// Whether Miller–Rabin to base 2 proves `candidate` composite. A candidate
+/// this rejects is one `probably_prime` rejects too: that function's last
+/// round is the same base-2 test, and any failing round makes it return
+/// false. It only runs faster (Montgomery arithmetic of `crypto-bigint`) on
+/// the great majority of candidates that are composite.
+fn fails_base_two(candidate: &BoxedUint) -> bool {
+    Option::<Odd<BoxedUint>>::from(Odd::new(candidate.clone()))
+        .is_none_or(|odd| MillerRabin::new(odd).test_base_two() == Primality::Composite)
 }
 
 /// Miller–Rabin rounds the spec asks for at this modulus size.
@@ -409,7 +452,10 @@ fn next_prime_candidate(
         drbg.generate(&mut temp);
         temp[0] |= 0b1100_0000;
         temp[len - 1] |= 0b0000_0111;
-        if has_small_factor(&temp) {
+        let mut fast = BoxedUint::from_be_slice_vartime(&temp);
+        let composite = has_small_factor(&fast) || fails_base_two(&fast);
+        fast.zeroize();
+        if composite {
             continue;
         }
         let mut t = BigUint::from_bytes_be(&temp);
@@ -526,10 +572,51 @@ mod tests {
     #[test]
     fn small_factor_check_matches_big_integer_remainder() {
         // 1619 * 1613 * 3 and a prime just below 2^61.
-        let composite = (1619u64 * 1613 * 3).to_be_bytes();
+        let composite = BoxedUint::from(1619u64 * 1613 * 3);
         assert!(has_small_factor(&composite));
-        let prime = 2305843009213693951u64.to_be_bytes();
+        let prime = BoxedUint::from(2305843009213693951u64);
         assert!(!has_small_factor(&prime));
+        // Every prime of the table is found, in whichever run it sits.
+        // p · (2^61 - 1) · 2^128: three limbs, whose only odd factors are p
+        // and a prime far past the table.
+        let mersenne = (1u128 << 61) - 1;
+        for p in SMALL_PRIMES {
+            let bytes = [(mersenne * u128::from(p)).to_be_bytes(), [0; 16]].concat();
+            assert!(
+                has_small_factor(&BoxedUint::from_be_slice_vartime(&bytes)),
+                "{p}"
+            );
+        }
+        let bytes = [mersenne.to_be_bytes(), [0; 16]].concat();
+        assert!(!has_small_factor(&BoxedUint::from_be_slice_vartime(&bytes)));
+        // 1621 is the first prime past the table.
+        assert!(!has_small_factor(&BoxedUint::from(1621u64 * 1627)));
+        assert!(SMALL_PRIME_RUNS.len() < SMALL_PRIMES.len() / 3);
+    }
+
+    #[test]
+    fn fast_path_rejects_only_what_probably_prime_rejects() {
+        let mut drbg = HmacDrbg::new(&[3u8; 32], b"fast path test");
+        let (mut primes, mut rejected) = (0, 0);
+        for _ in 0..2000 {
+            let mut bytes = [0u8; 64];
+            drbg.generate(&mut bytes);
+            bytes[63] |= 1;
+            let fast = BoxedUint::from_be_slice_vartime(&bytes);
+            let prime = probably_prime(&BigUint::from_bytes_be(&bytes), 5);
+            if fails_base_two(&fast) {
+                assert!(!prime);
+                rejected += 1;
+            }
+            primes += usize::from(prime);
+        }
+        // Both outcomes occur, so neither assertion holds vacuously.
+        assert!(primes > 0 && rejected > 1000, "{primes} primes, {rejected} rejected");
+        // Primes and base-2 strong pseudoprimes pass: 2047 = 23 · 89 does.
+        assert!(!fails_base_two(&BoxedUint::from(2047u32)));
+        assert!(!fails_base_two(&BoxedUint::from(2305843009213693951u64)));
+        assert!(fails_base_two(&BoxedUint::from(2049u32)));
+        assert!(fails_base_two(&BoxedUint::from(2048u32)));
     }
 
     #[test]
