@@ -20,7 +20,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use crate::bundle::{self, BundleError, HostFile};
-use crate::fileset::FileSet;
+use crate::fileset::{File, FileSet};
 use crate::identity::table_files;
 use crate::model::Model;
 use crate::spec::Format;
@@ -250,60 +250,97 @@ pub struct Node {
     pub files: Vec<HostFile>,
 }
 
+/// A rendered file that lands on some node, placed once.
+struct Placed<'a> {
+    who: Who,
+    controller: Option<&'a str>,
+    node: Option<&'a str>,
+    host: String,
+    mode: u32,
+    file: &'a File,
+}
+
+/// Every rendered file that some node gets, each matched against the table once.
+fn placed<'a>(model: &Model, rendered: &'a FileSet) -> Vec<Placed<'a>> {
+    rendered
+        .iter()
+        .filter_map(|(path, file)| {
+            let p = place(path)?;
+            Some(Placed {
+                who: p.rule.who,
+                controller: p.controller,
+                node: p.node,
+                host: p.host?,
+                mode: if file.secret {
+                    0o600
+                } else {
+                    p.rule.public_mode.resolve(model)
+                },
+                file,
+            })
+        })
+        .collect()
+}
+
+/// The host files of one bundle, sorted by host path. `name`: the bundle's; `controller`:
+/// whether it is a controller's.
+fn files_of(placed: &[Placed], name: &str, controller: bool) -> Vec<HostFile> {
+    let mut files: Vec<HostFile> = placed
+        .iter()
+        .filter(|p| match p.who {
+            Who::AllNodes => p.node.is_none_or(|n| n == name),
+            Who::Controllers => controller && p.controller.is_none_or(|c| c == name),
+            Who::NoNode => false,
+        })
+        .map(|p| HostFile {
+            path: p.host.clone(),
+            mode: p.mode,
+            secret: p.file.secret,
+            bytes: p.file.bytes.clone(),
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+/// The bundles to build: every controller, then every node pool, in spec order, with whether
+/// each is a controller.
+fn nodes(model: &Model) -> impl Iterator<Item = (&str, &[Format], bool)> {
+    let controllers = model
+        .controllers
+        .iter()
+        .map(|c| (c.name.as_str(), c.formats.as_slice(), true));
+    let pools = model
+        .node_pools
+        .iter()
+        .map(|p| (p.name.as_str(), p.formats.as_slice(), false));
+    controllers.chain(pools)
+}
+
 /// The host files of every controller and every node pool, in spec order, each node's sorted
 /// by host path.
 pub fn host_files(model: &Model, rendered: &FileSet) -> Vec<Node> {
-    // `name`: the bundle's; `controller`: whether it is a controller's.
-    let pick = |name: &str, controller: bool| -> Vec<HostFile> {
-        let mut files: Vec<HostFile> = rendered
-            .iter()
-            .filter_map(|(path, file)| {
-                let p = place(path)?;
-                let wanted = match p.rule.who {
-                    Who::AllNodes => p.node.is_none_or(|n| n == name),
-                    Who::Controllers => controller && p.controller.is_none_or(|c| c == name),
-                    Who::NoNode => false,
-                };
-                Some(HostFile {
-                    path: p.host.filter(|_| wanted)?,
-                    mode: if file.secret {
-                        0o600
-                    } else {
-                        p.rule.public_mode.resolve(model)
-                    },
-                    secret: file.secret,
-                    bytes: file.bytes.clone(),
-                })
-            })
-            .collect();
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        files
-    };
-    let controllers = model.controllers.iter().map(|c| Node {
-        name: c.name.clone(),
-        formats: c.formats.clone(),
-        files: pick(&c.name, true),
-    });
-    let pools = model.node_pools.iter().map(|p| Node {
-        name: p.name.clone(),
-        formats: p.formats.clone(),
-        files: pick(&p.name, false),
-    });
-    controllers.chain(pools).collect()
+    let placed = placed(model, rendered);
+    nodes(model)
+        .map(|(name, formats, controller)| Node {
+            name: name.to_string(),
+            formats: formats.to_vec(),
+            files: files_of(&placed, name, controller),
+        })
+        .collect()
 }
 
 /// Adds `nodes/<name>/...` for every controller and node pool to `files`, built from the
-/// files already in it. `rootfs.tar` entries carry `pki.not_before` as their mtime.
+/// files already in it. `rootfs.tar` entries carry `pki.not_before` as their mtime. One
+/// node's host files at a time: only its bundle outlives the step.
 pub fn add_bundles(model: &Model, files: &mut FileSet) -> Result<(), BundleError> {
     let mut bundles = FileSet::new();
-    for node in host_files(model, files) {
-        bundles.extend(bundle::bundle(
-            &node.name,
-            &node.formats,
-            &node.files,
-            model.not_before,
-        )?)?;
+    let placed = placed(model, files);
+    for (name, formats, controller) in nodes(model) {
+        let host = files_of(&placed, name, controller);
+        bundles.extend(bundle::bundle(name, formats, &host, model.not_before)?)?;
     }
+    drop(placed);
     files.extend(bundles)?;
     Ok(())
 }
