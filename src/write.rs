@@ -5,7 +5,8 @@
 //! kubeseed did not write is never replaced. Everything is created beside `--out`, in its
 //! parent directory, under names scoped to the output's name (`NAME` below):
 //!
-//! - `.NAME.kubeseed.lock`: an empty file; `flock`ed while a render writes, and left in place
+//! - `.NAME.kubeseed.lock`: an empty file; `flock`ed from [`prepare`] (before rendering) until
+//!   the write is done, and left in place
 //!   (deleting a lock file races with the next process that opens it).
 //! - `.NAME.kubeseed-staging-PID`: the new tree is written here, then exchanged with `--out`
 //!   by `renameat2(RENAME_EXCHANGE)`, after which it holds the old tree until that is removed.
@@ -218,7 +219,62 @@ pub fn check_out_dir(out: &Path) -> Result<(), WriteError> {
 /// Write `files` and their `index.json` to `out`, replacing what is there atomically.
 /// See the module documentation for the files created beside `out`.
 pub fn write(out: &Path, files: &FileSet) -> Result<(), WriteError> {
-    write_with(out, files, true, !syncfs_reports_errors())
+    prepare(out)?.write(files)
+}
+
+/// `--out` made ready for one [`Prepared::write`]: locked, cleared of what interrupted renders
+/// left beside it, and checked like [`check_out_dir`]. `render` prepares before rendering, so
+/// a directory it would refuse is refused before any expensive work, and checks it once: the
+/// lock, held until the write, keeps another render from changing it in between.
+pub struct Prepared {
+    target: Target,
+    _lock: Lock,
+}
+
+/// See [`Prepared`].
+pub fn prepare(out: &Path) -> Result<Prepared, WriteError> {
+    let target = Target::open(out)?;
+    // A directory that is not kubeseed's is refused before anything is created beside it.
+    target.check_top()?;
+    let lock = target.lock()?;
+    target.clean_leftovers()?;
+    target.check()?;
+    Ok(Prepared {
+        target,
+        _lock: lock,
+    })
+}
+
+impl Prepared {
+    /// Write `files` and their `index.json` to `--out`, replacing what is there atomically.
+    pub fn write(self, files: &FileSet) -> Result<(), WriteError> {
+        self.write_with(files, true, !syncfs_reports_errors())
+    }
+
+    /// `try_exchange` is false only in tests, to exercise the fallback that filesystems
+    /// without `RENAME_EXCHANGE` get; `sync_each` syncs every file and directory instead of
+    /// one `syncfs` (kernels before 5.8, and tests of that path).
+    fn write_with(
+        self,
+        files: &FileSet,
+        try_exchange: bool,
+        sync_each: bool,
+    ) -> Result<(), WriteError> {
+        let target = &self.target;
+        let staging = target.sibling_name(STAGING);
+        let root = make_dir(
+            target.parent_fd.as_fd(),
+            &staging,
+            &target.at(&staging),
+            "create staging directory",
+        )?;
+        if let Err(e) = target.fill_staging(root, &staging, files, sync_each) {
+            // Best effort: if this fails too, the next render removes the leftover by name.
+            let _ = remove_tree_at(target.parent_fd.as_fd(), &staging, &target.parent);
+            return Err(e);
+        }
+        target.swap_in(&staging, try_exchange)
+    }
 }
 
 /// Every regular file under `out` (including `index.json`) by relative `/`-separated path,
@@ -245,35 +301,6 @@ pub fn read_tree(out: &Path) -> Result<BTreeMap<String, (Vec<u8>, u32)>, WriteEr
         Some(finding) => Err(refuse(finding)),
         None => Ok(tree.files),
     }
-}
-
-/// `try_exchange` is false only in tests, to exercise the fallback that filesystems without
-/// `RENAME_EXCHANGE` get; `sync_each` syncs every file and directory instead of one `syncfs`
-/// (kernels before 5.8, and tests of that path).
-fn write_with(
-    out: &Path,
-    files: &FileSet,
-    try_exchange: bool,
-    sync_each: bool,
-) -> Result<(), WriteError> {
-    let target = Target::open(out)?;
-    let _lock = target.lock()?;
-    target.clean_leftovers()?;
-    // The first check ran before rendering, without the lock; the directory may have changed.
-    target.check()?;
-    let staging = target.sibling_name(STAGING);
-    let root = make_dir(
-        target.parent_fd.as_fd(),
-        &staging,
-        &target.at(&staging),
-        "create staging directory",
-    )?;
-    if let Err(e) = target.fill_staging(root, &staging, files, sync_each) {
-        // Best effort: if this fails too, the next render removes the leftover by name.
-        let _ = remove_tree_at(target.parent_fd.as_fd(), &staging, &target.parent);
-        return Err(e);
-    }
-    target.swap_in(&staging, try_exchange)
 }
 
 const STAGING: &str = "kubeseed-staging";
@@ -390,10 +417,13 @@ impl Target {
         }
     }
 
-    fn check(&self) -> Result<(), WriteError> {
+    /// What can be checked without a walk: `--out` is missing, or a directory on its
+    /// parent's filesystem that is empty or holds an `index.json` of ours. Returns the open
+    /// directory and the paths its index lists, unless `--out` is missing or empty.
+    fn check_top(&self) -> Result<Option<(OwnedFd, BTreeSet<String>)>, WriteError> {
         let out = || self.out.clone();
         let Some(st) = self.stat_out()? else {
-            return Ok(());
+            return Ok(None);
         };
         match FileType::from_raw_mode(st.st_mode) {
             FileType::Directory => {}
@@ -407,28 +437,30 @@ impl Target {
         }
         let dir = rfs::openat(&self.parent_fd, &self.name, dir_flags(), Mode::empty())
             .map_err(|e| io_err("read", &self.out, e))?;
-
-        let mut entries: Vec<(String, FileType)> = Vec::new();
-        walk(
-            dir.as_fd(),
-            &self.out,
-            Path::new(""),
-            &mut |_, _, rel, ty| {
-                entries.push((rel.to_string_lossy().into_owned(), ty));
-                Ok(())
-            },
-        )?;
-        if entries.is_empty() {
-            return Ok(());
+        let top = list_dir(dir.as_fd(), &self.out)?;
+        if top.is_empty() {
+            return Ok(None);
         }
-        if !entries
+        if !top
             .iter()
-            .any(|(p, ty)| p == INDEX_JSON && *ty == FileType::RegularFile)
+            .any(|(name, ty)| name == INDEX_JSON && *ty == FileType::RegularFile)
         {
             return Err(WriteError::Foreign { out: out() });
         }
-
         let listed = read_index_paths(dir.as_fd(), &self.out)?;
+        Ok(Some((dir, listed)))
+    }
+
+    /// [`Target::check_top`], then every file and directory under `--out` must be one its
+    /// `index.json` lists (or a directory on such a path).
+    fn check(&self) -> Result<(), WriteError> {
+        let Some((dir, listed)) = self.check_top()? else {
+            return Ok(());
+        };
+        let mut entries: Vec<(String, FileType)> = Vec::new();
+        walk(dir, &self.out, Path::new(""), &mut |rel, ty| {
+            entries.push((rel.to_string_lossy().into_owned(), ty));
+        })?;
         let mut dirs = BTreeSet::new();
         for path in &listed {
             for (i, _) in path.match_indices('/') {
@@ -443,7 +475,7 @@ impl Target {
             };
             if !ours {
                 return Err(WriteError::Unlisted {
-                    out: out(),
+                    out: self.out.clone(),
                     path: path.clone(),
                 });
             }
@@ -476,12 +508,8 @@ impl Target {
     fn clean_leftovers(&self) -> Result<(), WriteError> {
         let mut staging = Vec::new();
         let mut old = Vec::new();
-        for name in list_dir(self.parent_fd.as_fd(), &self.parent)? {
-            let is_dir = matches!(
-                rfs::statat(&self.parent_fd, &name, AtFlags::SYMLINK_NOFOLLOW),
-                Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory
-            );
-            if !is_dir {
+        for (name, ty) in list_dir(self.parent_fd.as_fd(), &self.parent)? {
+            if ty != FileType::Directory {
                 continue;
             }
             if self.is_leftover(&name, STAGING) {
@@ -736,42 +764,61 @@ fn write_file(
     Ok(())
 }
 
-/// Names in a directory, without `.` and `..`, sorted so walks and errors are deterministic.
-fn list_dir(dir: BorrowedFd<'_>, path: &Path) -> Result<Vec<OsString>, WriteError> {
-    let mut names = Vec::new();
-    for entry in rfs::Dir::read_from(dir).map_err(|e| io_err("read", path, e))? {
+/// The entries of directory `dir` (consumed: it becomes the returned [`rfs::Dir`], kept for
+/// `*at` calls on its entries), without `.` and `..`, sorted by name so walks and errors are
+/// deterministic, each with its type: the directory entry's, or `statat`'s where the
+/// filesystem does not fill it in.
+fn read_dir(
+    dir: OwnedFd,
+    path: &Path,
+) -> Result<(rfs::Dir, Vec<(OsString, FileType)>), WriteError> {
+    let mut dir = rfs::Dir::new(dir).map_err(|e| io_err("read", path, e))?;
+    let mut entries = Vec::new();
+    while let Some(entry) = dir.read() {
         let entry = entry.map_err(|e| io_err("read", path, e))?;
         let name = entry.file_name().to_bytes();
         if name != b"." && name != b".." {
-            names.push(OsString::from_vec(name.to_vec()));
+            entries.push((OsString::from_vec(name.to_vec()), entry.file_type()));
         }
     }
-    names.sort();
-    Ok(names)
+    let fd = dir.fd().map_err(|e| io_err("read", path, e))?;
+    for (name, ty) in &mut entries {
+        if *ty == FileType::Unknown {
+            let st = rfs::statat(fd, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(|e| io_err("inspect", &path.join(&name), e))?;
+            *ty = FileType::from_raw_mode(st.st_mode);
+        }
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok((dir, entries))
 }
 
-type Visit<'a> = dyn FnMut(BorrowedFd<'_>, &OsStr, &Path, FileType) -> Result<(), WriteError> + 'a;
+/// [`read_dir`] of a directory that stays open elsewhere (read through a new descriptor).
+fn list_dir(dir: BorrowedFd<'_>, path: &Path) -> Result<Vec<(OsString, FileType)>, WriteError> {
+    let own =
+        rfs::openat(dir, ".", dir_flags(), Mode::empty()).map_err(|e| io_err("read", path, e))?;
+    Ok(read_dir(own, path)?.1)
+}
 
-/// Visit every entry below `dir` (whose path relative to the walk's root is `rel`; the root
-/// is `root` in messages) without following symlinks: `visit(parent_fd, name, rel_path,
-/// type)`, a directory before its contents.
+/// Visit every entry below `dir` (consumed; its path relative to the walk's root is `rel`;
+/// the root is `root` in messages) without following symlinks: `visit(rel_path, type)`, a
+/// directory before its contents.
 fn walk(
-    dir: BorrowedFd<'_>,
+    dir: OwnedFd,
     root: &Path,
     rel: &Path,
-    visit: &mut Visit<'_>,
+    visit: &mut dyn FnMut(&Path, FileType),
 ) -> Result<(), WriteError> {
     let here = root.join(rel);
-    for name in list_dir(dir, &here)? {
+    let (dir, entries) = read_dir(dir, &here)?;
+    let fd = dir.fd().map_err(|e| io_err("read", &here, e))?;
+    for (name, ty) in entries {
         let child_rel = rel.join(&name);
-        let st = rfs::statat(dir, &name, AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(|e| io_err("inspect", &root.join(&child_rel), e))?;
-        let ty = FileType::from_raw_mode(st.st_mode);
-        visit(dir, &name, &child_rel, ty)?;
+        visit(&child_rel, ty);
         if ty == FileType::Directory {
-            let child = rfs::openat(dir, &name, dir_flags(), Mode::empty())
+            let child = rfs::openat(fd, &name, dir_flags(), Mode::empty())
                 .map_err(|e| io_err("read", &root.join(&child_rel), e))?;
-            walk(child.as_fd(), root, &child_rel, visit)?;
+            walk(child, root, &child_rel, visit)?;
         }
     }
     Ok(())
@@ -786,16 +833,17 @@ fn remove_tree_at(
     let path = parent_path.join(name);
     let dir = rfs::openat(parent, name, dir_flags(), Mode::empty())
         .map_err(|e| io_err("remove", &path, e))?;
-    for child in list_dir(dir.as_fd(), &path)? {
-        let st = rfs::statat(&dir, &child, AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(|e| io_err("remove", &path.join(&child), e))?;
-        if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
-            remove_tree_at(dir.as_fd(), &child, &path)?;
+    let (dir, entries) = read_dir(dir, &path)?;
+    let fd = dir.fd().map_err(|e| io_err("remove", &path, e))?;
+    for (child, ty) in entries {
+        if ty == FileType::Directory {
+            remove_tree_at(fd, &child, &path)?;
         } else {
-            rfs::unlinkat(&dir, &child, AtFlags::empty())
+            rfs::unlinkat(fd, &child, AtFlags::empty())
                 .map_err(|e| io_err("remove", &path.join(&child), e))?;
         }
     }
+    drop(dir);
     rfs::unlinkat(parent, name, AtFlags::REMOVEDIR).map_err(|e| io_err("remove", &path, e))
 }
 

@@ -23,7 +23,7 @@ use crate::error::Error;
 use crate::issue::ExternalCa;
 use crate::render::Templates;
 use crate::render::{controlplane, coredns};
-use crate::{load, rfc3339, spec, write};
+use crate::{load, rfc3339, spec};
 
 /// A warning on stderr; it never fails the command.
 pub fn warn(message: &str) {
@@ -91,14 +91,16 @@ fn expiry_warnings(spec: &spec::Spec) {
 
 /// What `render` and `plan` share before any rendering: the spec, the templates (embedded,
 /// or overridden from `templates_dir`), the control-plane warnings, the output directory
-/// check, then the seed and external CA. Cheap and the user's input first, so a bad spec,
-/// template directory or foreign output directory is refused before any expensive work.
-fn render_in_memory(
+/// check (`check_out`, whose result comes back with the files: `render` prepares and locks
+/// the directory, `plan` only checks it), then the seed and external CA. Cheap and the
+/// user's input first, so a bad spec, template directory or foreign output directory is
+/// refused before any expensive work.
+fn render_in_memory<T, E: Into<Error>>(
     spec_path: &Path,
-    out: &Path,
+    check_out: impl FnOnce() -> Result<T, E>,
     seed_flag: Option<&Path>,
     templates_dir: Option<&Path>,
-) -> Result<crate::fileset::FileSet, Error> {
+) -> Result<(crate::fileset::FileSet, T), Error> {
     let spec = load_spec(spec_path)?;
     let templates = match templates_dir {
         Some(dir) => Templates::with_overrides(load::templates(dir)?)?,
@@ -111,8 +113,11 @@ fn render_in_memory(
     {
         warn(&w);
     }
-    write::check_out_dir(out)?;
+    let checked = check_out().map_err(Into::into)?;
     let (seed, external) = load_secrets(&spec, spec_path, seed_flag)?;
     expiry_warnings(&spec);
-    crate::render_with(&spec, &seed, external, &templates)
+    Ok((
+        crate::render_with(&spec, &seed, external, &templates)?,
+        checked,
+    ))
 }

@@ -95,7 +95,12 @@ pub struct Options<'a> {
 /// `kubeseed plan`: render in memory exactly as `render` does (same checks, same warnings),
 /// compare with `out`, print the plan; `Ok(true)` when render would change something.
 pub fn run(spec_path: &Path, out: &Path, opts: &Options<'_>) -> Result<bool, Error> {
-    let files = super::render_in_memory(spec_path, out, opts.seed, opts.templates)?;
+    let (files, ()) = super::render_in_memory(
+        spec_path,
+        || write::check_out_dir(out),
+        opts.seed,
+        opts.templates,
+    )?;
     let plan = plan(out, &files)?;
     let text = match opts.output {
         Output::Text => plan.to_text(opts.verbose),

@@ -11,8 +11,9 @@ pub fn run(
     seed_flag: Option<&Path>,
     templates_dir: Option<&Path>,
 ) -> Result<(), Error> {
-    let files = super::render_in_memory(spec_path, out, seed_flag, templates_dir)?;
-    write::write(out, &files)?;
+    let (files, prepared) =
+        super::render_in_memory(spec_path, || write::prepare(out), seed_flag, templates_dir)?;
+    prepared.write(&files)?;
     let secret = files.iter().filter(|(_, f)| f.secret).count();
     println!(
         "rendered {} files into {} ({secret} secret, mode 0600)",

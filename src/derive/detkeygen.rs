@@ -409,7 +409,9 @@ static SMALL_PRIME_RUNS: LazyLock<Vec<SmallPrimeRun>> = LazyLock::new(|| {
 fn has_small_factor(candidate: &BoxedUint) -> bool {
     SMALL_PRIME_RUNS.iter().any(|run| {
         let rem = candidate.rem_limb_with_reciprocal(&run.product).0;
-        run.primes.iter().any(|&prime| rem.is_multiple_of(Word::from(prime)))
+        run.primes
+            .iter()
+            .any(|&prime| rem.is_multiple_of(Word::from(prime)))
     })
 }
 
@@ -611,7 +613,10 @@ mod tests {
             primes += usize::from(prime);
         }
         // Both outcomes occur, so neither assertion holds vacuously.
-        assert!(primes > 0 && rejected > 1000, "{primes} primes, {rejected} rejected");
+        assert!(
+            primes > 0 && rejected > 1000,
+            "{primes} primes, {rejected} rejected"
+        );
         // Primes and base-2 strong pseudoprimes pass: 2047 = 23 · 89 does.
         assert!(!fails_base_two(&BoxedUint::from(2047u32)));
         assert!(!fails_base_two(&BoxedUint::from(2305843009213693951u64)));

@@ -123,6 +123,45 @@ fn writes_into_an_empty_directory() {
 }
 
 #[test]
+fn a_prepared_output_is_locked_until_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    write(&out, &set_a()).unwrap();
+    let first = prepare(&out).unwrap();
+    let err = prepare(&out).err().unwrap();
+    assert!(matches!(err, WriteError::Locked { .. }), "{err}");
+    assert!(
+        err.to_string().contains("another kubeseed is writing"),
+        "{err}"
+    );
+    assert!(matches!(
+        write(&out, &set_b()),
+        Err(WriteError::Locked { .. })
+    ));
+    assert_written(&out, &set_a());
+    first.write(&set_b()).unwrap();
+    assert_written(&out, &set_b());
+    // Written, the lock is free again; so it is when a prepared output is dropped unwritten.
+    drop(prepare(&out).unwrap());
+    write(&out, &set_a()).unwrap();
+    assert_written(&out, &set_a());
+}
+
+#[test]
+fn a_foreign_directory_is_refused_before_a_lock_file_is_made() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("mine.txt"), "x").unwrap();
+    assert!(matches!(prepare(&out), Err(WriteError::Foreign { .. })));
+    let beside: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside, ["out"]);
+}
+
+#[test]
 fn replaces_a_previous_output_entirely() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
@@ -132,7 +171,10 @@ fn replaces_a_previous_output_entirely() {
     assert!(!out.join("only-in-a.txt").exists());
     assert!(!out.join("nodes").exists());
     // And back, through the fallback used where the filesystem cannot exchange.
-    write_with(&out, &set_a(), false, false).unwrap();
+    prepare(&out)
+        .unwrap()
+        .write_with(&set_a(), false, false)
+        .unwrap();
     assert_written(&out, &set_a());
 }
 
@@ -510,9 +552,15 @@ fn refuses_out_names_kubeseed_uses_beside_outputs() {
 fn syncing_each_file_writes_the_same_tree() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    write_with(&out, &set_a(), true, true).unwrap();
+    prepare(&out)
+        .unwrap()
+        .write_with(&set_a(), true, true)
+        .unwrap();
     assert_written(&out, &set_a());
-    write_with(&out, &set_b(), true, true).unwrap();
+    prepare(&out)
+        .unwrap()
+        .write_with(&set_b(), true, true)
+        .unwrap();
     assert_written(&out, &set_b());
     assert!(beside(tmp.path()).is_empty(), "{:?}", beside(tmp.path()));
 }
