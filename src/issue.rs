@@ -159,14 +159,14 @@ pub fn issue(model: &Model, seed: &Seed, external: Option<ExternalCa>) -> Result
         };
         cas.insert(ca.row.id, ca);
     }
-    let mut leaves = Vec::with_capacity(model.leaves.len());
+    let mut work = Vec::with_capacity(model.leaves.len());
     for row in &model.leaves {
         let ca = cas
             .get(&row.issuer)
             .ok_or(IssueError::MissingCa(row.issuer))?;
-        let key = take_at(&row.asset, model.generation(&row.asset))?;
-        leaves.push(issue_leaf(model, seed, row, ca, key)?);
+        work.push((row, ca, take_at(&row.asset, model.generation(&row.asset))?));
     }
+    let leaves = on_all_cores(work, |(row, ca, key)| issue_leaf(model, seed, row, ca, key))?;
     let sa = take_at(SA_ASSET, model.generation(SA_ASSET))?;
     Ok(Pki { cas, leaves, sa })
 }
@@ -174,42 +174,58 @@ pub fn issue(model: &Model, seed: &Seed, external: Option<ExternalCa>) -> Result
 /// The service-account key pair's asset id.
 const SA_ASSET: &str = "sa";
 
-/// Derives the keys of `assets` (asset id, generation), spread over the
-/// machine's cores: each key depends only on its own seed, so the order of
-/// work cannot change a byte, and RSA prime searches are what makes a render slow.
+/// Derives the keys of `assets` (asset id, generation) on all cores: RSA prime searches are
+/// what makes a render slow.
 fn derive_keys(
     model: &Model,
     seed: &Seed,
     assets: &[(&str, u32)],
 ) -> Result<BTreeMap<(String, u32), PrivateKey>, IssueError> {
+    let keys = on_all_cores(assets.to_vec(), |(asset, generation)| {
+        let key = derive_key(model, seed, asset, generation)?;
+        Ok(((asset.to_string(), generation), key))
+    })?;
+    Ok(keys.into_iter().collect())
+}
+
+/// `f` of every item, in item order, spread over the machine's cores. Each result depends
+/// only on its own item, so the number of threads cannot change a byte; of several errors,
+/// the first item's is returned, as a loop would.
+fn on_all_cores<T: Send, R: Send>(
+    items: Vec<T>,
+    f: impl Fn(T) -> Result<R, IssueError> + Sync,
+) -> Result<Vec<R>, IssueError> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .clamp(1, assets.len().max(1));
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
+        .clamp(1, items.len().max(1));
+    let mut shares: Vec<Vec<(usize, T)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, item) in items.into_iter().enumerate() {
+        shares[i % threads].push((i, item));
+    }
+    let f = &f;
+    let mut done = std::thread::scope(|scope| {
+        let workers: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
                 scope.spawn(move || {
-                    assets
-                        .iter()
-                        .skip(t)
-                        .step_by(threads)
-                        .map(|(asset, generation)| {
-                            let key = derive_key(model, seed, asset, *generation)?;
-                            Ok(((asset.to_string(), *generation), key))
-                        })
-                        .collect::<Result<Vec<_>, IssueError>>()
+                    share
+                        .into_iter()
+                        .map(|(i, item)| (i, f(item)))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
-        let mut keys = BTreeMap::new();
+        let mut done = Vec::new();
         for worker in workers {
-            let derived = worker
+            let results = worker
                 .join()
-                .map_err(|_| IssueError::Rcgen("a key derivation thread panicked".into()))??;
-            keys.extend(derived);
+                .map_err(|_| IssueError::Rcgen("a worker thread panicked".into()))?;
+            done.extend(results);
         }
-        Ok(keys)
-    })
+        Ok::<_, IssueError>(done)
+    })?;
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 fn derive_key(
