@@ -16,6 +16,9 @@
 //! `emit` writes a tree the way `sops` writes it.
 
 pub mod age;
+mod emit;
+pub mod sops;
+mod yaml;
 
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
