@@ -32,10 +32,10 @@ use sha2::{Digest, Sha512};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::age::{self, AgeError, EncryptionSeed, Identity, Recipient, RecipientError};
-use super::yaml::{self, YamlError};
+use super::yaml;
 use super::{emit, labels};
 
-pub use super::yaml::Value;
+pub use super::yaml::{Value, YamlError};
 
 /// The sops release whose format this module writes and is tested against (the `version`
 /// it records; sops reads files of any 3.x version).
