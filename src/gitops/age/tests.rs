@@ -1,4 +1,5 @@
 use super::*;
+use bech32::{Bech32, Fe32, Hrp};
 
 /// A key pair made by the real `age-keygen` v1.3.2 (test material only).
 const SECRET: &str = "AGE-SECRET-KEY-17TYA4WF8D9C8E3NDUGLRCN0LJMKU868V47WTDT2C8WDEQZVXUNAQ4M94NR";
