@@ -27,6 +27,7 @@ pub mod derive;
 pub mod duration;
 pub mod error;
 pub mod fileset;
+pub mod gitops;
 pub mod identity;
 pub mod issue;
 pub mod jws;

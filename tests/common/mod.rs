@@ -1,6 +1,7 @@
 //! Helpers for black-box tests: build a spec ([`Spec`]), run the real `kubeseed` binary, lay
 //! out a spec and a seed in a temporary directory, find the external tools the interop tests
-//! drive (openssl, etcd, etcdctl, a real kubectl), and hash or snapshot an output tree.
+//! drive (openssl, etcd, etcdctl, a real kubectl, and the sops and age that
+//! `scripts/k8s-bins` builds), and hash or snapshot an output tree.
 //!
 //! A missing tool is a test failure that names `scripts/test`, never a silent skip: a suite
 //! that passes because it checked nothing is worse than one that fails.
@@ -230,6 +231,57 @@ pub fn etcd() -> PathBuf {
 
 pub fn etcdctl() -> PathBuf {
     tool("etcdctl")
+}
+
+/// Where `scripts/k8s-bins` caches what it builds: `$KUBESEED_TEST_CACHE`, by default
+/// `/var/cache/kubeseed-test`.
+pub fn test_cache() -> PathBuf {
+    std::env::var_os("KUBESEED_TEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/kubeseed-test"))
+}
+
+/// The release `scripts/k8s-bins` builds for `var` (its `VAR=<version>` line).
+fn k8s_bins_release(var: &str) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/k8s-bins");
+    let text =
+        fs::read_to_string(&script).unwrap_or_else(|e| panic!("read {}: {e}", script.display()));
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{var}=")))
+        .unwrap_or_else(|| panic!("scripts/k8s-bins has no {var}= line"))
+        .to_string()
+}
+
+/// A binary `scripts/k8s-bins` builds into `$KUBESEED_TEST_CACHE/<dir>/<release>/bin/`
+/// (the release from its `<var>=` line); panics naming `scripts/test` when it is not there.
+fn cached_tool(dir: &str, var: &str, name: &str) -> PathBuf {
+    let bin = test_cache()
+        .join(dir)
+        .join(k8s_bins_release(var))
+        .join("bin")
+        .join(name);
+    if !is_executable(&bin) {
+        missing_tool(
+            name,
+            &format!("no {} (scripts/k8s-bins builds it)", bin.display()),
+        );
+    }
+    bin
+}
+
+/// The real `sops` (getsops/sops, the release of `SOPS=` in `scripts/k8s-bins`).
+pub fn sops() -> PathBuf {
+    cached_tool("sops", "SOPS", "sops")
+}
+
+/// The real `age` (filippo.io/age, the release of `AGE=` in `scripts/k8s-bins`).
+pub fn age() -> PathBuf {
+    cached_tool("age", "AGE", "age")
+}
+
+/// The real `age-keygen`, beside [`age`].
+pub fn age_keygen() -> PathBuf {
+    cached_tool("age", "AGE", "age-keygen")
 }
 
 /// Where `scripts/test` unpacks Debian's `cloud-init` and `ignition` packages (installing them
