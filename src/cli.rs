@@ -111,6 +111,10 @@ pub enum Command {
         /// `text`: one finding a line; `json`: {"errors":[...],"warnings":[...]}.
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
+        /// An age identity file (as age-keygen writes it): decrypt every Secret of gitops/
+        /// and check it against manifests/.
+        #[arg(long, value_name = "FILE")]
+        age_identity: Option<PathBuf>,
     },
 }
 

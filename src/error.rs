@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::bundle::BundleError;
+use crate::gitops::tree::GitOpsError;
 use crate::issue::IssueError;
 use crate::render::RenderError;
 use crate::spec::SpecErrors;
@@ -64,9 +65,15 @@ pub enum Error {
         problem: String,
         hint: String,
     },
+    /// `verify --age-identity FILE` is not an age identity file.
+    AgeIdentity {
+        path: PathBuf,
+        problem: String,
+    },
     Issue(IssueError),
     Render(RenderError),
     Bundle(BundleError),
+    GitOps(GitOpsError),
     Write(WriteError),
     /// What a command prints could not be written (a closed pipe, a full disk).
     Stdout(std::io::Error),
@@ -82,6 +89,10 @@ impl Error {
             | Error::ExternalCa { hint, .. }
             | Error::Init { hint, .. }
             | Error::Templates { hint, .. } => Some(hint.clone()),
+            Error::AgeIdentity { .. } => Some(
+                "give the file age-keygen wrote: lines AGE-SECRET-KEY-1..., comments (#) and blank lines"
+                    .into(),
+            ),
             Error::Render(e) => e.hint(),
             Error::Expiry(e) => Some(e.hint.clone()),
             _ => None,
@@ -107,9 +118,11 @@ impl fmt::Display for Error {
             Error::Init { path, problem, .. } | Error::Templates { path, problem, .. } => {
                 write!(f, "{}: {problem}", path.display())
             }
+            Error::AgeIdentity { path, problem } => write!(f, "{}: {problem}", path.display()),
             Error::Issue(e) => write!(f, "{e}"),
             Error::Render(e) => write!(f, "{e}"),
             Error::Bundle(e) => write!(f, "{e}"),
+            Error::GitOps(e) => write!(f, "{e}"),
             Error::Write(e) => write!(f, "{e}"),
             Error::Stdout(e) => write!(f, "cannot write to standard output: {e}"),
             Error::Expiry(e) => write!(f, "{e}"),
@@ -137,6 +150,11 @@ impl From<RenderError> for Error {
 impl From<BundleError> for Error {
     fn from(e: BundleError) -> Self {
         Error::Bundle(e)
+    }
+}
+impl From<GitOpsError> for Error {
+    fn from(e: GitOpsError) -> Self {
+        Error::GitOps(e)
     }
 }
 impl From<WriteError> for Error {

@@ -30,6 +30,12 @@ pub enum Kind {
     RootfsTarball,
     CloudInit,
     Ignition,
+    /// A copy of a `manifests/` file in `gitops/`.
+    GitOpsManifest,
+    /// A Secret of `manifests/`, SOPS-encrypted, in `gitops/`.
+    SopsSecret,
+    /// `gitops/kustomization.yaml`.
+    Kustomization,
 }
 
 /// One rendered file. Text is stored as the renderer produced it (LF-only is the renderer's

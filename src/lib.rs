@@ -72,6 +72,7 @@ pub fn render_with(
         .map_err(render::RenderError::from)?;
     // Last, so the bundles carry whatever the renderers above produced.
     bundle::placement::add_bundles(&model, &mut files)?;
+    gitops::tree::add_tree(&model, seed, &mut files)?;
     Ok(files)
 }
 

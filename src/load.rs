@@ -5,6 +5,7 @@
 //! pure function of what it returns. Each error names the file (or the
 //! environment variable) and says what would be right.
 
+use crate::gitops::age::Identity;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,20 @@ pub fn spec(path: &Path) -> Result<Parsed, Error> {
         source,
     })?;
     Ok(spec::parse(&path.display().to_string(), &text)?)
+}
+
+/// The identities of an age identity file (`verify --age-identity`). Its text is secret: it
+/// is zeroed once parsed, and no message quotes it.
+pub fn age_identities(path: &Path) -> Result<Vec<Identity>, Error> {
+    let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        what: "age identity file",
+        source,
+    })?);
+    Identity::parse_file(&text).map_err(|e| Error::AgeIdentity {
+        path: path.to_path_buf(),
+        problem: e.to_string(),
+    })
 }
 
 /// The directory the spec's relative paths (seed, external CA) are relative to.

@@ -54,9 +54,10 @@ fn main() -> ExitCode {
             dir,
             strict,
             output,
+            age_identity,
         } => {
             // A failed audit exits 1, as an error does (there is no "changes" status).
-            return match verify::run(&dir, strict, output) {
+            return match verify::run(&dir, strict, output, age_identity.as_deref()) {
                 Ok(false) => ExitCode::SUCCESS,
                 Ok(true) => ExitCode::from(1),
                 Err(e) => {

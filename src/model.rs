@@ -6,6 +6,7 @@
 //! certificate, per controller where the row is per controller, with its SANs.
 //! After the model exists, no stage reads the `Spec`.
 
+use crate::gitops::age::Recipient;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -62,6 +63,8 @@ pub struct Model {
     pub node_pools: Vec<NodePool>,
     /// kube-apiserver's `--secure-port` (see [`secure_port`]).
     pub secure_port: u16,
+    /// `gitops.age_recipients` (sorted) with `[gitops]`: render `gitops/`.
+    pub gitops_recipients: Option<Vec<Recipient>>,
 }
 
 /// Cluster-wide values for the manifests (render/manifests.rs) and `kubeseed join`,
@@ -235,6 +238,7 @@ impl Model {
             controllers: spec.controllers.clone(),
             node_pools: spec.node_pools.clone(),
             secure_port: secure_port(spec),
+            gitops_recipients: spec.gitops.as_ref().map(|g| g.age_recipients.clone()),
         }
     }
 

@@ -55,7 +55,7 @@ fn render(spec: &Path, out: &Path) {
 fn examples() -> &'static [Example] {
     static EXAMPLES: OnceLock<Vec<Example>> = OnceLock::new();
     EXAMPLES.get_or_init(|| {
-        ["single", "ha", "complete", "hardened"]
+        ["single", "ha", "complete", "hardened", "gitops"]
             .into_iter()
             .map(|name| {
                 let spec_path = repo().join(format!("examples/{name}/cluster.toml"));

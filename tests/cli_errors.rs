@@ -482,6 +482,47 @@ const CASES: &[Case] = &[
         ],
         ..CASE
     },
+    // [gitops]: each recipient must be an age X25519 recipient, listed once; a pasted secret
+    // key is named, never echoed.
+    Case {
+        name: "gitops_recipients_that_are_not_age_x25519_recipients",
+        spec: Spec::Edits(&[(
+            "[[node_pools]]\n",
+            "[gitops]\nage_recipients = [\n  \"age1qqqqqqqqqqqqqqqq\",\n  \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ0ZXN0a2V5dGVzdGtleXRlc3RrZXl0ZXN0a2V5dGVz user@host\",\n  \"AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSKXYW2C\",\n  \"age1ksz7llu7f5dem3lec9858330f96zya7utw32nuz6gnvm43us3qkqk4kpku\",\n  \"age1ksz7llu7f5dem3lec9858330f96zya7utw32nuz6gnvm43us3qkqk4kpku\",\n  \"age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t\",\n]\n\n[[node_pools]]\n",
+        )]),
+        stderr: &[
+            "error: bad.toml:37: gitops.age_recipients[0]: malformed age recipient: not bech32 or bad checksum",
+            "  hint: give each recipient's public key, \"age1\" and 58 more characters, as `age-keygen` prints it (`age-keygen -y KEYFILE` prints it again)",
+            "error: bad.toml:38: gitops.age_recipients[1]: not an age X25519 recipient: this is an SSH public key (ssh-ed25519), which is not supported; give an age X25519 recipient (age1…, as `age-keygen -y` prints)",
+            "  hint: give each recipient's public key, \"age1\" and 58 more characters, as `age-keygen` prints it (`age-keygen -y KEYFILE` prints it again)",
+            "error: bad.toml:39: gitops.age_recipients[2]: not an age X25519 recipient: this is an age SECRET key (AGE-SECRET-KEY-1…), not shown here; give its public recipient instead (`age-keygen -y KEYFILE`), and treat the secret key as leaked if it was committed anywhere",
+            "  hint: give each recipient's public key, \"age1\" and 58 more characters, as `age-keygen` prints it (`age-keygen -y KEYFILE` prints it again)",
+            "error: bad.toml:41: gitops.age_recipients[4]: age1ksz7llu7f5dem3lec9858330f96zya7utw32nuz6gnvm43us3qkqk4kpku is listed twice",
+            "  hint: remove the duplicate",
+            "error: bad.toml:42: gitops.age_recipients[5]: not an age X25519 recipient: age1yubikey1… is a recipient of the age plugin age-plugin-yubikey, which is not supported; give an age X25519 recipient (age1…, as `age-keygen -y` prints)",
+            "  hint: give each recipient's public key, \"age1\" and 58 more characters, as `age-keygen` prints it (`age-keygen -y KEYFILE` prints it again)",
+        ],
+        not_in_stderr: &["AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSKXYW2C", "QYQSZQGPQYQSZQGP"],
+        ..CASE
+    },
+    Case {
+        name: "gitops_with_no_recipients",
+        spec: Spec::Edits(&[("[[node_pools]]\n", "[gitops]\nage_recipients = []\n\n[[node_pools]]\n")]),
+        stderr: &[
+            "error: bad.toml:36: gitops.age_recipients: no age recipients listed: nobody could decrypt the Secrets",
+            "  hint: give each recipient's public key, \"age1\" and 58 more characters, as `age-keygen` prints it (`age-keygen -y KEYFILE` prints it again)",
+        ],
+        ..CASE
+    },
+    Case {
+        name: "gitops_without_its_recipients_key",
+        spec: Spec::Edits(&[("[[node_pools]]\n", "[gitops]\n\n[[node_pools]]\n")]),
+        stderr: &[
+            "error: bad.toml:35: gitops.age_recipients: required key is missing",
+            "  hint: [gitops] needs age_recipients = [\"age1...\"]: give each recipient's public key, \"age1\" and 58 more characters, as `age-keygen` prints it (`age-keygen -y KEYFILE` prints it again)",
+        ],
+        ..CASE
+    },
     Case {
         name: "a_hardening_switch_that_is_not_a_boolean",
         spec: Spec::Edits(&[("[security]\n", "[security]\naudit_log = \"yes\"\n")]),

@@ -88,7 +88,6 @@ data:
 /// The real tools and a scratch directory that is also sops's HOME.
 struct Lab {
     dir: tempfile::TempDir,
-    sops: PathBuf,
     age: PathBuf,
     keygen: PathBuf,
 }
@@ -107,7 +106,6 @@ impl Lab {
                 .prefix("kubeseed-gitops-")
                 .tempdir()
                 .expect("temp dir"),
-            sops: common::sops(),
             age: common::age(),
             keygen: common::age_keygen(),
         }
@@ -143,16 +141,7 @@ impl Lab {
 
     /// `sops ARGS` that can see only `key`'s identities.
     fn sops(&self, key: &Key, args: &[&str]) -> common::Run {
-        common::run(
-            Command::new(&self.sops)
-                .args(args)
-                .env_clear()
-                .env("HOME", self.dir.path())
-                .env("XDG_CONFIG_HOME", self.dir.path())
-                .env("SOPS_AGE_KEY_FILE", &key.file)
-                .env("SOPS_DISABLE_VERSION_CHECK", "1")
-                .current_dir(self.dir.path()),
-        )
+        common::run(common::sops_as(&key.file, self.dir.path()).args(args))
     }
 
     /// `sops -d` of the encrypted YAML `text` as `key`, in the output type asked for.

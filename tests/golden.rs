@@ -92,6 +92,13 @@ fn golden_hardened() {
     golden("hardened");
 }
 
+/// `[gitops]`: the `gitops/` tree, its token Secret SOPS-encrypted to two age recipients.
+/// The snapshot pins the encrypted file's text too: it is public, and deterministic.
+#[test]
+fn golden_gitops() {
+    golden("gitops");
+}
+
 #[test]
 fn rendering_twice_gives_identical_trees() {
     let tmp = tempfile::tempdir().unwrap();

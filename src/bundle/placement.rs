@@ -145,6 +145,7 @@ pub static OTHER_FILES: &[Rule] = &[
     ),
     // Cluster objects for `kubectl apply`, and the data they are built from.
     to("manifests/{rest}", "", Who::NoNode),
+    to("gitops/{rest}", "", Who::NoNode),
 ];
 
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {

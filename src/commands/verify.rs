@@ -15,6 +15,7 @@
 //! kubeseed writes.
 
 mod cluster;
+mod gitops;
 mod kubeconfig;
 mod pki;
 mod yaml;
@@ -29,6 +30,7 @@ use time::OffsetDateTime;
 use crate::bundle::placement::source_of;
 use crate::cli::Output;
 use crate::fileset::INDEX_JSON;
+use crate::gitops::age::Identity;
 
 /// How far ahead an expiry becomes a warning.
 pub const WARN_WITHIN: time::Duration = time::Duration::days(30);
@@ -96,8 +98,14 @@ pub(crate) use crate::tree::Tree;
 
 /// `kubeseed verify`: findings on stdout (text or JSON); `Ok(true)` when the directory
 /// fails: an error, or with `strict` a warning.
-pub fn run(dir: &Path, strict: bool, output: Output) -> Result<bool, crate::error::Error> {
-    let report = verify(dir, OffsetDateTime::now_utc());
+pub fn run(
+    dir: &Path,
+    strict: bool,
+    output: Output,
+    age_identity: Option<&Path>,
+) -> Result<bool, crate::error::Error> {
+    let identities = age_identity.map(crate::load::age_identities).transpose()?;
+    let report = verify(dir, OffsetDateTime::now_utc(), identities.as_deref());
     let text = match output {
         Output::Text => report.to_text(),
         Output::Json => report.to_json(),
@@ -106,8 +114,9 @@ pub fn run(dir: &Path, strict: bool, output: Output) -> Result<bool, crate::erro
     Ok(report.failed(strict))
 }
 
-/// Audits `dir` as of `now` (only expiry warnings and errors depend on it).
-pub fn verify(dir: &Path, now: OffsetDateTime) -> Report {
+/// Audits `dir` as of `now` (only expiry warnings and errors depend on it); with
+/// `identities`, decrypts the Secrets of `gitops/`.
+pub fn verify(dir: &Path, now: OffsetDateTime, identities: Option<&[Identity]>) -> Report {
     let mut report = Report::default();
     let tree = match crate::tree::read(dir, &|_| true) {
         Ok(tree) => tree,
@@ -126,6 +135,7 @@ pub fn verify(dir: &Path, now: OffsetDateTime) -> Report {
     let facts = pki::check(&tree, &kubeconfigs, now, &mut report);
     cluster::check(&tree, &kubeconfigs, &facts, now, &mut report);
     check_bundles(&tree, &facts, &mut report);
+    gitops::check(&tree, identities, &mut report);
 
     report.errors.sort();
     report.errors.dedup();

@@ -143,6 +143,12 @@ impl Seed {
         self.expand32(&format!("kubeseed/v1/encryption/{generation}"))
     }
 
+    /// The per-file secret of `gitops/<path>` (a SOPS-encrypted Secret), from which its SOPS
+    /// data key, IVs and age encryptions are derived (`docs/derivation.md` §9).
+    pub fn gitops_key(&self, path: &str) -> Zeroizing<[u8; 32]> {
+        self.expand32(&format!("kubeseed/v1/gitops/{path}"))
+    }
+
     /// The 16-byte serial number of one certificate.
     ///
     /// A per-asset HKDF key authenticates a fingerprint of everything the

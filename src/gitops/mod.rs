@@ -18,7 +18,8 @@
 pub mod age;
 mod emit;
 pub mod sops;
-mod yaml;
+pub mod tree;
+pub mod yaml;
 
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};

@@ -37,6 +37,7 @@ use toml::de::DeTable;
 
 use crate::derive::keys::Algorithm;
 use crate::duration::GoDuration;
+use crate::gitops::age::Recipient;
 
 pub mod assets;
 mod checks;
@@ -71,6 +72,8 @@ pub struct Spec {
     pub security: Security,
     pub addons: Addons,
     pub node_pools: Vec<NodePool>,
+    /// `[gitops]`, when present: render the `gitops/` tree.
+    pub gitops: Option<GitOps>,
 }
 
 /// The spec's `version`: which defaults a key left out gets ([`defaults::version_defaults`]).
@@ -95,6 +98,14 @@ impl SpecVersion {
     pub fn from_number(n: i64) -> Option<SpecVersion> {
         Self::ALL.into_iter().find(|v| v.number() == n)
     }
+}
+
+/// `[gitops]`: a `gitops/` tree of every cluster manifest for Flux or `kubectl apply -k`, each
+/// Secret in it SOPS-encrypted to these age recipients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GitOps {
+    /// Sorted by their text and each listed once, so the order in the spec changes nothing.
+    pub age_recipients: Vec<Recipient>,
 }
 
 /// `[addons]`: the cluster add-ons kubeseed renders as manifests.

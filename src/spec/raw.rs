@@ -21,6 +21,13 @@ pub(super) struct RawSpec {
     pub(super) security: Option<S<RawSecurity>>,
     pub(super) addons: Option<RawAddons>,
     pub(super) node_pools: Option<S<Vec<S<RawNodePool>>>>,
+    pub(super) gitops: Option<S<RawGitOps>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub(super) struct RawGitOps {
+    pub(super) age_recipients: Option<S<Vec<S<String>>>>,
 }
 
 #[derive(Deserialize)]

@@ -274,6 +274,19 @@ pub fn sops() -> PathBuf {
     cached_tool("sops", "SOPS", "sops")
 }
 
+/// The real `sops`, run in `home` with an empty environment (`HOME` and `XDG_CONFIG_HOME` there
+/// too), so that the only age identities it can see are those of `key_file`.
+pub fn sops_as(key_file: &Path, home: &Path) -> Command {
+    let mut cmd = Command::new(sops());
+    cmd.env_clear()
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home)
+        .env("SOPS_AGE_KEY_FILE", key_file)
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .current_dir(home);
+    cmd
+}
+
 /// The real `age` (filippo.io/age, the release of `AGE=` in `scripts/k8s-bins`).
 pub fn age() -> PathBuf {
     cached_tool("age", "AGE", "age")

@@ -19,6 +19,7 @@ use crate::spec::{sort_by_line, Spec, SpecErrors, SpecProblem, SpecVersion};
 
 mod addons;
 mod cluster;
+mod gitops;
 mod nodes;
 mod pki;
 mod security;
@@ -327,6 +328,7 @@ impl<'a> Check<'a> {
         let bootstrap_token = self.bootstrap_token(raw.bootstrap_token, not_before);
         let security = self.security(raw.security);
         let addons = self.addons(raw.addons);
+        let gitops = self.gitops(raw.gitops);
         Some(Spec {
             version: self.version,
             cluster: cluster?,
@@ -336,6 +338,7 @@ impl<'a> Check<'a> {
             security: security?,
             addons: addons?,
             node_pools,
+            gitops: gitops?,
         })
     }
 

@@ -1,0 +1,155 @@
+//! The `gitops/` tree (with `[gitops]`): every cluster manifest of `manifests/`, as `kubectl
+//! apply -k` or a Flux `Kustomization` takes it, each Secret SOPS-encrypted to the spec's
+//! age recipients, and a `kustomization.yaml` listing them all. Nothing in it is secret, so
+//! a pipeline may commit it whole; a re-render with the same plaintext gives the same bytes.
+
+use std::fmt;
+
+use crate::derive::Seed;
+use crate::fileset::{File, FileSet, FileSetError, Kind};
+use crate::gitops::sops::{self, SopsError};
+use crate::model::Model;
+use crate::render::manifests::secret_token_id;
+use crate::rfc3339;
+
+/// The tree's directory in the output.
+pub const DIR: &str = "gitops";
+
+/// What SOPS encrypts in each Secret: its values, while names, types and labels stay
+/// readable in review.
+pub const ENCRYPTED_REGEX: &str = "^(data|stringData)$";
+
+/// The file listing the tree for kustomize.
+pub const KUSTOMIZATION: &str = "kustomization.yaml";
+
+/// The suffix of an encrypted Secret's file name, `<manifest name>.sops.yaml`.
+const SOPS_SUFFIX: &str = ".sops.yaml";
+
+/// Why the tree cannot be built. Never carries a Secret's bytes.
+#[derive(Debug)]
+pub enum GitOpsError {
+    /// A secret manifest that SOPS's `encrypted_regex` would leave in the clear.
+    NotASecret {
+        manifest: String,
+    },
+    Sops {
+        manifest: String,
+        error: SopsError,
+    },
+    FileSet(FileSetError),
+}
+
+impl fmt::Display for GitOpsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GitOpsError::NotASecret { manifest } => write!(
+                f,
+                "{manifest} is secret but not a Secret with data or stringData, so SOPS would \
+                 leave its content readable in gitops/; a --templates override must keep it a Secret"
+            ),
+            GitOpsError::Sops { manifest, error } => {
+                write!(f, "cannot encrypt {manifest} for gitops/: {error}")
+            }
+            GitOpsError::FileSet(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for GitOpsError {}
+
+impl From<FileSetError> for GitOpsError {
+    fn from(e: FileSetError) -> Self {
+        GitOpsError::FileSet(e)
+    }
+}
+
+/// Adds `gitops/` to `files`, made from the `manifests/*.yaml` already in it, when the model
+/// has age recipients. Each encrypted file's secrets come from the seed (`docs/derivation.md`
+/// §9) and its `lastmodified` is `pki.not_before`, never the clock.
+pub fn add_tree(model: &Model, seed: &Seed, files: &mut FileSet) -> Result<(), GitOpsError> {
+    let Some(recipients) = &model.gitops_recipients else {
+        return Ok(());
+    };
+    let lastmodified = rfc3339::format(model.not_before);
+    let mut tree = FileSet::new();
+    let mut resources = Vec::new();
+    for (path, file) in files.iter() {
+        let Some(name) = path.strip_prefix("manifests/").filter(|n| !n.contains('/')) else {
+            continue;
+        };
+        let (name, kind, bytes) = if file.secret {
+            let encrypted = encrypted_name(path, name);
+            let text = std::str::from_utf8(&file.bytes)
+                .ok()
+                .filter(|text| is_secret_with_data(text))
+                .ok_or_else(|| GitOpsError::NotASecret {
+                    manifest: path.to_string(),
+                })?;
+            let key = seed.gitops_key(&encrypted);
+            let bytes = sops::encrypt_yaml(text, &key, recipients, &lastmodified, ENCRYPTED_REGEX)
+                .map_err(|error| GitOpsError::Sops {
+                    manifest: path.to_string(),
+                    error,
+                })?;
+            (encrypted, Kind::SopsSecret, bytes.into_bytes())
+        } else {
+            (name.to_string(), Kind::GitOpsManifest, file.bytes.clone())
+        };
+        tree.insert(&format!("{DIR}/{name}"), File::public(kind, bytes))?;
+        resources.push(name);
+    }
+    tree.insert(
+        &format!("{DIR}/{KUSTOMIZATION}"),
+        File::public(Kind::Kustomization, kustomization(&resources)),
+    )?;
+    files.extend(tree)?;
+    Ok(())
+}
+
+/// The file name of the encrypted `manifests/<name>`: `<name without .yaml>.sops.yaml`, and
+/// for the token Secret `bootstrap-token.sops.yaml`, without the token id, so that a token
+/// rotation changes that one file (and `cluster-info`), not the kustomization's list.
+fn encrypted_name(path: &str, name: &str) -> String {
+    if secret_token_id(path).is_some() {
+        return format!("bootstrap-token{SOPS_SUFFIX}");
+    }
+    let stem = name.strip_suffix(".yaml").unwrap_or(name);
+    format!("{stem}{SOPS_SUFFIX}")
+}
+
+/// The `manifests/` file that `gitops/<name>` was made from, among `paths` (`verify`).
+pub fn source_of<'a>(name: &str, mut paths: impl Iterator<Item = &'a str>) -> Option<String> {
+    paths
+        .find(|path| {
+            path.strip_prefix("manifests/")
+                .filter(|m| !m.contains('/'))
+                .is_some_and(|m| {
+                    let secret_name = encrypted_name(path, m);
+                    m == name || secret_name == name
+                })
+        })
+        .map(str::to_string)
+}
+
+/// A Secret whose content is under `data` or `stringData` (top-level keys, as kubeseed's
+/// templates write them), so that [`ENCRYPTED_REGEX`] encrypts all of it.
+fn is_secret_with_data(text: &str) -> bool {
+    let top = |key: &str| {
+        text.lines().any(|l| {
+            l.strip_prefix(key)
+                .is_some_and(|r| r.is_empty() || r.starts_with(' '))
+        })
+    };
+    text.lines().any(|l| l.trim_end() == "kind: Secret") && (top("data:") || top("stringData:"))
+}
+
+/// `kustomization.yaml`: every file of the tree, in file name order.
+fn kustomization(resources: &[String]) -> String {
+    let mut out = String::from(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
+    );
+    for r in resources {
+        out.push_str(&format!("  - {r}\n"));
+    }
+    out
+}

@@ -1,0 +1,299 @@
+//! `[gitops]` end to end with the real tools: `render` writes a `gitops/` tree whose Secret
+//! the real `sops` decrypts with each recipient's identity (from the real `age-keygen`) to
+//! exactly the manifest it was made from, whose wrapped data keys the real `age` opens, and
+//! which `verify` checks with and without `--age-identity`. Determinism: a re-render gives
+//! the same bytes, a token rotation changes exactly the token's file and `cluster-info`,
+//! adding a recipient changes only the `sops.age` list, reordering recipients nothing.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kubeseed::gitops::sops;
+use kubeseed::gitops::yaml;
+
+const SEED: &str = "5a0c1e7d2b9f4a6e8c3d1f0b7a5e9c2d4f6a8b0c1e3d5f7a9b2c4e6d8f0a1b3c";
+
+/// An identity file from the real `age-keygen`, and its recipient.
+struct Key {
+    file: PathBuf,
+    recipient: String,
+}
+
+fn keygen(dir: &Path, name: &str) -> Key {
+    let file = dir.join(format!("{name}.agekey"));
+    common::run(Command::new(common::age_keygen()).arg("-o").arg(&file)).success("age-keygen");
+    let recipient = common::run(Command::new(common::age_keygen()).arg("-y").arg(&file))
+        .success("age-keygen -y")
+        .stdout
+        .trim()
+        .to_string();
+    Key { file, recipient }
+}
+
+fn spec(recipients: &[&str], token_generation: u32) -> String {
+    let list: Vec<String> = recipients.iter().map(|r| format!("  \"{r}\",\n")).collect();
+    common::Spec::new("gitops")
+        .version(3)
+        .controllers(1)
+        .token(&format!("generation = {token_generation}"))
+        .pool("workers")
+        .table(&format!("[gitops]\nage_recipients = [\n{}]", list.concat()))
+        .build()
+}
+
+/// Renders `toml` in a fresh directory under `root`; returns the output directory.
+fn render(root: &Path, name: &str, toml: &str) -> PathBuf {
+    let dir = root.join(name);
+    fs::create_dir_all(&dir).expect("mkdir");
+    common::render_in(&dir, toml, SEED)
+}
+
+/// `gitops/` file name → bytes.
+fn gitops(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    fs::read_dir(out.join("gitops"))
+        .expect("gitops/ exists")
+        .map(|e| {
+            let e = e.expect("entry");
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                fs::read(e.path()).expect("read"),
+            )
+        })
+        .collect()
+}
+
+/// The names whose bytes differ, or that only one side has.
+fn changed(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> BTreeSet<String> {
+    a.keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .cloned()
+        .collect()
+}
+
+fn token_manifest(out: &Path) -> PathBuf {
+    fs::read_dir(out.join("manifests"))
+        .expect("manifests/")
+        .map(|e| e.expect("entry").path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("bootstrap-token-"))
+        })
+        .expect("the token Secret")
+}
+
+#[test]
+fn the_real_sops_decrypts_the_rendered_secret_with_each_identity() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (flux, admin, stranger) = (
+        keygen(tmp.path(), "flux"),
+        keygen(tmp.path(), "admin"),
+        keygen(tmp.path(), "stranger"),
+    );
+    let out = render(
+        tmp.path(),
+        "r",
+        &spec(&[&flux.recipient, &admin.recipient], 1),
+    );
+    let tree = gitops(&out);
+    let encrypted = out.join("gitops/bootstrap-token.sops.yaml");
+    let original = fs::read_to_string(token_manifest(&out)).expect("read the Secret");
+    let want = yaml::parse(&original).expect("the Secret parses");
+
+    // Every other file is the manifest's bytes, and the kustomization lists them all.
+    for (name, bytes) in &tree {
+        if name == "bootstrap-token.sops.yaml" || name == "kustomization.yaml" {
+            continue;
+        }
+        assert_eq!(
+            bytes,
+            &fs::read(out.join("manifests").join(name)).expect("read"),
+            "{name}"
+        );
+    }
+    let kustomization = String::from_utf8(tree["kustomization.yaml"].clone()).expect("utf-8");
+    let listed: BTreeSet<&str> = kustomization
+        .lines()
+        .filter_map(|l| l.strip_prefix("  - "))
+        .collect();
+    let files: BTreeSet<&str> = tree
+        .keys()
+        .map(String::as_str)
+        .filter(|n| *n != "kustomization.yaml")
+        .collect();
+    assert_eq!(listed, files);
+    // Nothing in gitops/ is secret: index.json marks it all committable.
+    let index = fs::read_to_string(out.join("index.json")).expect("index.json");
+    let index: serde_json::Value = serde_json::from_str(&index).expect("json");
+    for entry in index["files"].as_array().expect("files") {
+        if entry["path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("gitops/"))
+        {
+            assert_eq!(entry["secret"], false, "{entry}");
+            assert_eq!(entry["mode"], "0644", "{entry}");
+        }
+    }
+    // The plaintext is not in the file: the token secret's base64 appears only in manifests/.
+    let secret_b64 = original
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("token-secret: "))
+        .expect("token-secret");
+    assert!(!String::from_utf8_lossy(&tree["bootstrap-token.sops.yaml"]).contains(secret_b64));
+
+    for key in [&flux, &admin] {
+        let run = common::run(
+            common::sops_as(&key.file, tmp.path())
+                .arg("decrypt")
+                .arg(&encrypted),
+        )
+        .success("sops -d");
+        assert_eq!(
+            yaml::parse(&run.stdout).expect("sops's output parses"),
+            want
+        );
+        let run = common::kubeseed(
+            [
+                "verify".as_ref(),
+                out.as_os_str(),
+                "--age-identity".as_ref(),
+                key.file.as_os_str(),
+            ],
+            &[],
+        );
+        assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
+    }
+    // A stranger's identity opens nothing, in sops or in verify.
+    let run = common::run(
+        common::sops_as(&stranger.file, tmp.path())
+            .arg("decrypt")
+            .arg(&encrypted),
+    );
+    assert!(!run.status.success(), "{}", run.stdout);
+    let run = common::kubeseed(
+        [
+            "verify".as_ref(),
+            out.as_os_str(),
+            "--age-identity".as_ref(),
+            stranger.file.as_os_str(),
+        ],
+        &[],
+    );
+    assert!(!run.status.success());
+    assert!(
+        run.stdout
+            .contains("cannot be decrypted with --age-identity"),
+        "{}",
+        run.stdout
+    );
+
+    // The real age opens each recipient's wrapped key: the same 32-byte data key.
+    let meta = sops::metadata(&String::from_utf8_lossy(&tree["bootstrap-token.sops.yaml"]))
+        .expect("metadata");
+    let mut data_keys = BTreeSet::new();
+    assert_eq!(meta.age.len(), 2);
+    for entry in &meta.age {
+        let owner = [&flux, &admin]
+            .into_iter()
+            .find(|k| k.recipient == entry.recipient.as_str())
+            .expect("a recipient of ours");
+        let armored = tmp.path().join("enc.age");
+        fs::write(&armored, &entry.enc).expect("write");
+        let out = Command::new(common::age())
+            .arg("-d")
+            .arg("-i")
+            .arg(&owner.file)
+            .arg(&armored)
+            .output()
+            .expect("run age");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout.len(), 32);
+        data_keys.insert(out.stdout);
+    }
+    assert_eq!(data_keys.len(), 1, "both recipients get the same data key");
+}
+
+#[test]
+fn rerenders_change_exactly_what_changed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (keygen(tmp.path(), "a"), keygen(tmp.path(), "b"));
+    let base = gitops(&render(tmp.path(), "base", &spec(&[&a.recipient], 1)));
+    assert!(base.len() > 10, "{} files", base.len());
+
+    // The same spec again, and over the previous output: the same bytes.
+    assert_eq!(
+        gitops(&render(tmp.path(), "again", &spec(&[&a.recipient], 1))),
+        base
+    );
+    assert_eq!(
+        gitops(&render(tmp.path(), "base", &spec(&[&a.recipient], 1))),
+        base
+    );
+
+    // A token rotation: the token's file and cluster-info, nothing else.
+    let rotated = gitops(&render(tmp.path(), "rotated", &spec(&[&a.recipient], 2)));
+    assert_eq!(
+        changed(&base, &rotated),
+        BTreeSet::from([
+            "bootstrap-token.sops.yaml".to_string(),
+            "cluster-info-configmap.yaml".to_string()
+        ])
+    );
+
+    // A second recipient: only the token's file, and in it only the sops.age list grows.
+    let two = gitops(&render(
+        tmp.path(),
+        "two",
+        &spec(&[&a.recipient, &b.recipient], 1),
+    ));
+    assert_eq!(
+        changed(&base, &two),
+        BTreeSet::from(["bootstrap-token.sops.yaml".to_string()])
+    );
+    let text = |t: &BTreeMap<String, Vec<u8>>| {
+        String::from_utf8(t["bootstrap-token.sops.yaml"].clone()).expect("utf-8")
+    };
+    let (one_meta, two_meta) = (
+        sops::metadata(&text(&base)).expect("metadata"),
+        sops::metadata(&text(&two)).expect("metadata"),
+    );
+    assert_eq!(
+        one_meta.tree, two_meta.tree,
+        "every encrypted value is unchanged"
+    );
+    assert_eq!(one_meta.mac, two_meta.mac);
+    assert_eq!(two_meta.age.len(), 2);
+    let a_entry = |m: &sops::SopsMetadata| {
+        m.age
+            .iter()
+            .find(|e| e.recipient.as_str() == a.recipient)
+            .cloned()
+    };
+    assert_eq!(
+        a_entry(&one_meta),
+        a_entry(&two_meta),
+        "a's wrapped key is unchanged"
+    );
+    // Every line of the one-recipient file is in the two-recipient file, in order.
+    let (one, two_text) = (text(&base), text(&two));
+    let mut rest = two_text.lines();
+    for line in one.lines() {
+        assert!(rest.any(|l| l == line), "{line}");
+    }
+
+    // The recipients' order in the spec changes nothing.
+    let swapped = gitops(&render(
+        tmp.path(),
+        "swapped",
+        &spec(&[&b.recipient, &a.recipient], 1),
+    ));
+    assert_eq!(swapped, two);
+}
