@@ -27,7 +27,6 @@ use aes_gcm::aes::Aes256;
 use aes_gcm::AesGcm;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use regex::Regex;
 use sha2::{Digest, Sha512};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -92,7 +91,7 @@ pub enum SopsError {
     DuplicateRecipient(String),
     /// `lastmodified` is not RFC 3339 UTC with whole seconds (`2026-11-25T00:00:00Z`).
     LastModified(String),
-    /// `encrypted_regex` does not compile, or uses a construct Go reads differently.
+    /// `encrypted_regex` is not a choice of whole key names, `^(name|name)$`.
     Regex(String),
     /// The `sops` metadata is missing, malformed or not what this module writes.
     Metadata(String),
@@ -445,27 +444,36 @@ fn check_lastmodified(t: &str) -> Result<(), SopsError> {
     Ok(())
 }
 
-/// Compiles `encrypted_regex` with Rust's regex, which reads RE2 syntax as Go's regexp does,
-/// except that Perl classes (`\d`, `\w`, `\s`, `\b` and their negations) are Unicode-aware
-/// here and ASCII in Go: they are refused so both sides always agree.
-fn compile(pattern: &str) -> Result<Regex, SopsError> {
-    if pattern.is_empty() {
-        return Err(SopsError::Regex(
-            "empty (sops would then encrypt every value)".into(),
-        ));
+/// The key names an `encrypted_regex` of the form `^(name|name|…)$` matches, whole.
+/// kubeseed writes only that form (a choice of literal key names), on which Go's regexp
+/// and this reading agree without a regex engine; any other pattern is refused.
+struct Encrypted(Vec<String>);
+
+impl Encrypted {
+    fn is_match(&self, key: &str) -> bool {
+        self.0.iter().any(|name| name == key)
     }
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(n @ ('d' | 'D' | 'w' | 'W' | 's' | 'S' | 'b' | 'B')) = chars.next() {
-                return Err(SopsError::Regex(format!(
-                    "\\{n} matches differently in Go (ASCII) and here (Unicode); \
-                     use an explicit class like [0-9]"
-                )));
-            }
-        }
-    }
-    Regex::new(pattern).map_err(|e| SopsError::Regex(e.to_string()))
+}
+
+fn compile(pattern: &str) -> Result<Encrypted, SopsError> {
+    let literal = |name: &&str| {
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    pattern
+        .strip_prefix("^(")
+        .and_then(|p| p.strip_suffix(")$"))
+        .map(|inner| inner.split('|').collect::<Vec<_>>())
+        .filter(|names| names.iter().all(literal))
+        .map(|names| Encrypted(names.into_iter().map(str::to_string).collect()))
+        .ok_or_else(|| {
+            SopsError::Regex(format!(
+                "{pattern:?} is not of the form ^(name|name)$ (whole key names of letters, \
+                 digits, - and _), the only form kubeseed reads and writes"
+            ))
+        })
 }
 
 /// Refuses trees `emit` would not write as go-yaml does: a top-level `sops` key, keys go-yaml
@@ -544,7 +552,7 @@ fn leaf_bytes(value: &Value) -> Option<(&'static str, Zeroizing<Vec<u8>>)> {
 
 /// sops's tree walk: every leaf in document order, with the keys of its path.
 struct Walk<'r> {
-    regex: &'r Regex,
+    regex: &'r Encrypted,
     mac: Sha512,
     path: Vec<String>,
 }
