@@ -50,23 +50,26 @@ use spec::Spec;
 
 /// Renders everything for `spec` from `seed`, in memory, with the embedded templates.
 pub fn render(spec: &Spec, seed: &Seed, external_ca: Option<ExternalCa>) -> Result<FileSet, Error> {
-    render_with(spec, seed, external_ca, &render::Templates::embedded()?)
+    render_with(spec, seed, external_ca, render::Templates::embedded()?)
 }
 
-/// [`render`] with the given templates (`render --templates DIR`).
+/// [`render`] with the given templates (`render --templates DIR`). They are dropped, with
+/// the keys, once the files are rendered: the bundles of a large cluster are built without
+/// them in memory.
 pub fn render_with(
     spec: &Spec,
     seed: &Seed,
     external_ca: Option<ExternalCa>,
-    templates: &render::Templates,
+    templates: render::Templates,
 ) -> Result<FileSet, Error> {
     let model = model::Model::from_spec(spec);
     // Before the PKI: it needs none of it, and a template mistake should not
     // wait for an RSA prime search.
-    let control_plane = render::controlplane::render(&model, seed, templates)?;
+    let control_plane = render::controlplane::render(&model, seed, &templates)?;
     let token = bootstrap_token(&model, seed)?;
     let pki = issue::issue(&model, seed, external_ca)?;
-    let mut files = render::render(&model, &pki, &token, templates)?;
+    let mut files = render::render(&model, &pki, &token, &templates)?;
+    drop((templates, pki));
     files
         .extend(control_plane)
         .map_err(render::RenderError::from)?;

@@ -117,7 +117,7 @@ fn render_in_memory<T, E: Into<Error>>(
     let (seed, external) = load_secrets(&spec, spec_path, seed_flag)?;
     expiry_warnings(&spec);
     Ok((
-        crate::render_with(&spec, &seed, external, &templates)?,
+        crate::render_with(&spec, &seed, external, templates)?,
         checked,
     ))
 }
