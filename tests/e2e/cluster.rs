@@ -76,7 +76,48 @@ pub fn spec(version: &str, n: usize) -> String {
         ))
         .pool("workers")
         .table("[addons]\ncoredns = true\nkube_proxy = true")
+        .table(&format!(
+            "[gitops]\nage_recipients = [\"{GITOPS_RECIPIENT}\"]"
+        ))
         .build()
+}
+
+/// The recipient of `examples/gitops/flux.agekey` (a public demo identity): the e2e applies
+/// the `gitops/` tree after the real `sops` decrypts it with that identity.
+pub const GITOPS_RECIPIENT: &str = "age1ksz7llu7f5dem3lec9858330f96zya7utw32nuz6gnvm43us3qkqk4kpku";
+
+/// `examples/gitops/flux.agekey`, the identity of [`GITOPS_RECIPIENT`].
+pub fn gitops_identity() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/gitops/flux.agekey")
+}
+
+impl Cluster {
+    /// A copy of the rendered `gitops/` tree in the workstation directory, every
+    /// `*.sops.yaml` decrypted in place by the real `sops` with [`gitops_identity`]: what
+    /// Flux's kustomize-controller applies. Returns the directory.
+    pub fn decrypted_gitops(&self) -> Result<PathBuf, String> {
+        let dir = self.ws.path().join("gitops-decrypted");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let home = self.ws.path().join("sops-home");
+        std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
+        for entry in std::fs::read_dir(self.out.join("gitops")).map_err(|e| e.to_string())? {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            let name = path.file_name().ok_or("a file name")?.to_os_string();
+            let target = dir.join(&name);
+            std::fs::copy(&path, &target).map_err(|e| e.to_string())?;
+            if name.to_string_lossy().ends_with(".sops.yaml") {
+                let run = crate::common::run(
+                    crate::common::sops_as(&gitops_identity(), &home)
+                        .args(["decrypt", "--in-place"])
+                        .arg(&target),
+                );
+                if !run.status.success() {
+                    return Err(format!("sops -d {}: {}", s(&path), run.stderr));
+                }
+            }
+        }
+        Ok(dir)
+    }
 }
 
 // ---------------------------------------------------------------------------------------
