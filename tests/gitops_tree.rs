@@ -75,6 +75,21 @@ fn changed(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> BTre
         .collect()
 }
 
+/// `kubeseed plan` of `toml` (written over `dir/cluster.toml`) against `dir/out`.
+fn plan(dir: &Path, toml: &str) -> common::Run {
+    let spec = dir.join("cluster.toml");
+    fs::write(&spec, toml).expect("write spec");
+    common::kubeseed(
+        [
+            "plan".as_ref(),
+            spec.as_os_str(),
+            "--out".as_ref(),
+            dir.join("out").as_os_str(),
+        ],
+        &[],
+    )
+}
+
 fn token_manifest(out: &Path) -> PathBuf {
     fs::read_dir(out.join("manifests"))
         .expect("manifests/")
@@ -236,6 +251,27 @@ fn rerenders_change_exactly_what_changed() {
     assert_eq!(
         gitops(&render(tmp.path(), "base", &spec(&[&a.recipient], 1))),
         base
+    );
+
+    // `plan` agrees: nothing to do for the same spec; for a rotation, in gitops/ exactly
+    // the two files that change.
+    let base_dir = tmp.path().join("base");
+    let run = plan(&base_dir, &spec(&[&a.recipient], 1));
+    assert_eq!(run.status.code(), Some(0), "{}{}", run.stdout, run.stderr);
+    let run = plan(&base_dir, &spec(&[&a.recipient], 2));
+    assert_eq!(run.status.code(), Some(2), "{}{}", run.stdout, run.stderr);
+    let planned: BTreeSet<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("~ gitops/")
+                .or_else(|| l.strip_prefix("+ gitops/"))
+                .or_else(|| l.strip_prefix("- gitops/"))
+        })
+        .collect();
+    assert_eq!(
+        planned,
+        BTreeSet::from(["bootstrap-token.sops.yaml", "cluster-info-configmap.yaml"])
     );
 
     // A token rotation: the token's file and cluster-info, nothing else.
