@@ -457,10 +457,10 @@ impl Target {
         let Some((dir, listed)) = self.check_top()? else {
             return Ok(());
         };
-        let mut entries: Vec<(String, FileType)> = Vec::new();
-        walk(dir, &self.out, Path::new(""), &mut |rel, ty| {
-            entries.push((rel.to_string_lossy().into_owned(), ty));
-        })?;
+        let entries: Vec<(String, FileType)> = walk(dir, &self.out, Path::new(""), true)?
+            .into_iter()
+            .map(|(rel, ty)| (rel.to_string_lossy().into_owned(), ty))
+            .collect();
         let mut dirs = BTreeSet::new();
         for path in &listed {
             for (i, _) in path.match_indices('/') {
@@ -800,28 +800,50 @@ fn list_dir(dir: BorrowedFd<'_>, path: &Path) -> Result<Vec<(OsString, FileType)
     Ok(read_dir(own, path)?.1)
 }
 
-/// Visit every entry below `dir` (consumed; its path relative to the walk's root is `rel`;
-/// the root is `root` in messages) without following symlinks: `visit(rel_path, type)`, a
-/// directory before its contents.
+/// Every entry below `dir` (consumed; its path relative to the walk's root is `rel`; the
+/// root is `root` in messages) without following symlinks, with its type: a directory before
+/// its contents, names sorted. The first directory with [`PARALLEL_DIRS`] subdirectories
+/// or more is read on two threads, each half of its entries in order, so the result (and
+/// the first error) is the one a single thread gives.
 fn walk(
     dir: OwnedFd,
     root: &Path,
     rel: &Path,
-    visit: &mut dyn FnMut(&Path, FileType),
-) -> Result<(), WriteError> {
+    may_split: bool,
+) -> Result<Vec<(PathBuf, FileType)>, WriteError> {
     let here = root.join(rel);
     let (dir, entries) = read_dir(dir, &here)?;
     let fd = dir.fd().map_err(|e| io_err("read", &here, e))?;
-    for (name, ty) in entries {
-        let child_rel = rel.join(&name);
-        visit(&child_rel, ty);
-        if ty == FileType::Directory {
-            let child = rfs::openat(fd, &name, dir_flags(), Mode::empty())
-                .map_err(|e| io_err("read", &root.join(&child_rel), e))?;
-            walk(child, root, &child_rel, visit)?;
+    let visit = |entries: &[(OsString, FileType)], may_split: bool| {
+        let mut found = Vec::new();
+        for (name, ty) in entries {
+            let child_rel = rel.join(name);
+            found.push((child_rel.clone(), *ty));
+            if *ty == FileType::Directory {
+                let child = rfs::openat(fd, name, dir_flags(), Mode::empty())
+                    .map_err(|e| io_err("read", &root.join(&child_rel), e))?;
+                found.extend(walk(child, root, &child_rel, may_split)?);
+            }
         }
+        Ok(found)
+    };
+    let subdirs = entries
+        .iter()
+        .filter(|(_, ty)| *ty == FileType::Directory)
+        .count();
+    if !(may_split && subdirs >= PARALLEL_DIRS) {
+        return visit(&entries, may_split);
     }
-    Ok(())
+    let (first, second) = entries.split_at(entries.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| visit(second, false));
+        let mut found = visit(first, false)?;
+        let theirs = other
+            .join()
+            .unwrap_or_else(|_| Err(io_err("read (a thread panicked)", &here, Errno::IO)))?;
+        found.extend(theirs);
+        Ok(found)
+    })
 }
 
 /// Remove directory `name` in `parent` and everything in it, never following a symlink.
@@ -830,18 +852,51 @@ fn remove_tree_at(
     name: &OsStr,
     parent_path: &Path,
 ) -> Result<(), WriteError> {
+    remove_tree(parent, name, parent_path, true)
+}
+
+/// A directory with at least this many subdirectories is read or removed on two threads
+/// (`nodes/` of a large cluster: one directory per bundle), once per tree.
+const PARALLEL_DIRS: usize = 8;
+
+fn remove_tree(
+    parent: BorrowedFd<'_>,
+    name: &OsStr,
+    parent_path: &Path,
+    may_split: bool,
+) -> Result<(), WriteError> {
     let path = parent_path.join(name);
     let dir = rfs::openat(parent, name, dir_flags(), Mode::empty())
         .map_err(|e| io_err("remove", &path, e))?;
     let (dir, entries) = read_dir(dir, &path)?;
     let fd = dir.fd().map_err(|e| io_err("remove", &path, e))?;
-    for (child, ty) in entries {
-        if ty == FileType::Directory {
-            remove_tree_at(fd, &child, &path)?;
-        } else {
-            rfs::unlinkat(fd, &child, AtFlags::empty())
-                .map_err(|e| io_err("remove", &path.join(&child), e))?;
-        }
+    let (dirs, others): (Vec<_>, Vec<_>) = entries
+        .into_iter()
+        .partition(|(_, ty)| *ty == FileType::Directory);
+    for (child, _) in others {
+        rfs::unlinkat(fd, &child, AtFlags::empty())
+            .map_err(|e| io_err("remove", &path.join(&child), e))?;
+    }
+    let remove_all = |dirs: &[(OsString, FileType)], may_split: bool| {
+        dirs.iter()
+            .try_for_each(|(child, _)| remove_tree(fd, child, &path, may_split))
+    };
+    if may_split && dirs.len() >= PARALLEL_DIRS {
+        let (first, second) = dirs.split_at(dirs.len() / 2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| remove_all(second, false));
+            let mine = remove_all(first, false);
+            let theirs = other.join().unwrap_or_else(|_| {
+                Err(io_err(
+                    "remove (a removal thread panicked)",
+                    &path,
+                    Errno::IO,
+                ))
+            });
+            mine.and(theirs)
+        })?;
+    } else {
+        remove_all(&dirs, may_split)?;
     }
     drop(dir);
     rfs::unlinkat(parent, name, AtFlags::REMOVEDIR).map_err(|e| io_err("remove", &path, e))

@@ -1,5 +1,6 @@
 use super::*;
 use crate::fileset::{File, Kind};
+use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 
 const SECRET: &str = "-----BEGIN PRIVATE KEY-----\nTOP-SECRET-KEY-BYTES\n";
@@ -578,4 +579,41 @@ fn syncfs_is_trusted_from_linux_5_8() {
     ] {
         assert_eq!(release_at_least_5_8(release), trusted, "{release}");
     }
+}
+
+/// 20 bundle-like directories under `nodes/`: read and removed on two threads.
+fn many_dirs(content: &str) -> FileSet {
+    let mut set = FileSet::new();
+    for i in 0..20 {
+        for file in ["a.yaml", "sub/b.yaml"] {
+            set.insert(
+                &format!("nodes/n{i:02}/{file}"),
+                File::public(Kind::Config, format!("{content} {i}\n")),
+            )
+            .unwrap();
+        }
+    }
+    set
+}
+
+#[test]
+fn a_wide_tree_is_checked_and_replaced_on_two_threads_as_on_one() {
+    const { assert!(20 >= PARALLEL_DIRS) };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    write(&out, &many_dirs("one")).unwrap();
+    write(&out, &many_dirs("two")).unwrap();
+    assert_written(&out, &many_dirs("two"));
+    // Unlisted files in both halves of nodes/: the first in path order is reported, as a
+    // single-threaded walk would; with only the second half's left, that one.
+    fs::write(out.join("nodes/n15/sub/stray"), "x").unwrap();
+    fs::write(out.join("nodes/n03/stray"), "x").unwrap();
+    for expected in ["nodes/n03/stray", "nodes/n15/sub/stray"] {
+        match check_out_dir(&out) {
+            Err(WriteError::Unlisted { path, .. }) => assert_eq!(path, expected),
+            other => panic!("{other:?}"),
+        }
+        fs::remove_file(out.join(expected)).unwrap();
+    }
+    check_out_dir(&out).unwrap();
 }
