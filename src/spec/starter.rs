@@ -106,6 +106,11 @@ not_before = {not_before}   # the start of every validity window
 # kube_proxy = {kube_proxy}                    # false for a CNI that replaces it (Cilium)
 # kube_proxy_mode = "{kube_proxy_mode}"         # iptables | nftables | ipvs
 
+# GitOps: a gitops/ tree for Flux or `kubectl apply -k`, the Secrets SOPS-encrypted to age
+# recipients (see the README).
+# e.g. [gitops]
+# e.g. age_recipients = ["age1..."]     # public keys, as `age-keygen -y KEYFILE` prints them
+
 # Worker pools: every node of a pool gets the same bundle.
 [[node_pools]]
 name = "workers"
