@@ -463,8 +463,8 @@ fn cloud_init_schema_accepts_every_cloud_config() {
     }
     assert_eq!(
         checked,
-        2 + 4 + 3 + 3,
-        "single: cp-0, workers; ha: cp-0..2, workers; complete and hardened: cp-0, workers, gpu"
+        2 + 4 + 3 + 3 + 2,
+        "single: cp-0, workers; ha: cp-0..2, workers; complete and hardened: cp-0, workers, gpu; gitops: cp-0, workers"
     );
 
     // The validator is no rubber stamp: the unquoted-octal mistake is refused.
@@ -512,8 +512,8 @@ fn ignition_validate_accepts_every_ignition_config() {
     }
     assert_eq!(
         checked,
-        2 + 5 + 3 + 3,
-        "single: cp-0, workers; ha: cp-0..2, workers, gpu; complete and hardened: cp-0, workers, gpu"
+        2 + 5 + 3 + 3 + 2,
+        "single: cp-0, workers; ha: cp-0..2, workers, gpu; complete and hardened: cp-0, workers, gpu; gitops: cp-0, workers"
     );
 
     // And it does check: an octal-string mode is refused.
@@ -751,7 +751,7 @@ fn formats_are_honoured_per_node() {
             .collect();
         dirs.sort();
         let expected: Vec<(&str, Vec<&str>)> = match ex.name {
-            "single" => vec![("cp-0", all.to_vec()), ("workers", all.to_vec())],
+            "single" | "gitops" => vec![("cp-0", all.to_vec()), ("workers", all.to_vec())],
             "complete" | "hardened" => vec![
                 ("cp-0", all.to_vec()),
                 ("gpu", all.to_vec()),
