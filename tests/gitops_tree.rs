@@ -333,3 +333,90 @@ fn rerenders_change_exactly_what_changed() {
     ));
     assert_eq!(swapped, two);
 }
+
+/// One way to damage a rendered output.
+type Tamper = Box<dyn Fn(&Path)>;
+
+/// `verify` of a `gitops/` tree tampered one way at a time: each finding names the file and
+/// the problem; the untampered copy passes (the control).
+#[test]
+fn verify_finds_each_way_a_gitops_tree_can_be_wrong() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let key = keygen(tmp.path(), "flux");
+    let good = render(tmp.path(), "r", &spec(&[&key.recipient], 1));
+    let verify = |out: &Path| {
+        common::kubeseed(
+            [
+                "verify".as_ref(),
+                out.as_os_str(),
+                "--age-identity".as_ref(),
+                key.file.as_os_str(),
+            ],
+            &[],
+        )
+    };
+    let run = verify(&good);
+    assert!(run.status.success(), "{}", run.stdout);
+
+    let token = token_manifest(&good);
+    let token_name = token
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let cases: Vec<(&str, Tamper, String)> = vec![
+        (
+            "an unlisted file",
+            Box::new(|out: &Path| fs::write(out.join("gitops/extra.yaml"), "x: 1\n").expect("write")),
+            "gitops/extra.yaml: not listed in kustomization.yaml".to_string(),
+        ),
+        (
+            "no kustomization",
+            Box::new(|out: &Path| fs::remove_file(out.join("gitops/kustomization.yaml")).expect("rm")),
+            "gitops/kustomization.yaml: missing".to_string(),
+        ),
+        (
+            "the token Secret in the clear",
+            Box::new(|out: &Path| {
+                let token = token_manifest(out);
+                let name = token.file_name().expect("name").to_owned();
+                fs::copy(&token, out.join("gitops").join(name)).expect("copy");
+            }),
+            format!("gitops/{token_name}: the token Secret in the clear"),
+        ),
+        (
+            "a copy that differs",
+            Box::new(|out: &Path| {
+                let f = out.join("gitops/cluster-info-configmap.yaml");
+                let text = fs::read_to_string(&f).expect("read");
+                fs::write(&f, text.replace("kube-public", "default")).expect("write");
+            }),
+            "gitops/cluster-info-configmap.yaml: differs from manifests/cluster-info-configmap.yaml".to_string(),
+        ),
+        (
+            "a renamed encrypted Secret",
+            Box::new(|out: &Path| {
+                let f = out.join("gitops/bootstrap-token.sops.yaml");
+                let text = fs::read_to_string(&f).expect("read");
+                fs::write(&f, text.replacen("namespace: kube-system", "namespace: default", 1)).expect("write");
+            }),
+            "gitops/bootstrap-token.sops.yaml: its readable fields".to_string(),
+        ),
+    ];
+    for (what, tamper, finding) in cases {
+        let out = tmp.path().join(what.replace(' ', "-"));
+        common::run(Command::new("cp").arg("-a").arg(&good).arg(&out)).success("cp -a");
+        tamper(&out);
+        let run = verify(&out);
+        assert!(
+            !run.status.success(),
+            "{what}: verify passed\n{}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains(&finding),
+            "{what}: no {finding:?} in\n{}",
+            run.stdout
+        );
+    }
+}
