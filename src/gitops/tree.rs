@@ -8,6 +8,7 @@ use std::fmt;
 use crate::derive::Seed;
 use crate::fileset::{File, FileSet, FileSetError, Kind};
 use crate::gitops::sops::{self, SopsError};
+use crate::gitops::yaml::{self, Value};
 use crate::model::Model;
 use crate::render::manifests::secret_token_id;
 use crate::rfc3339;
@@ -133,23 +134,51 @@ pub fn source_of<'a>(name: &str, mut paths: impl Iterator<Item = &'a str>) -> Op
 
 /// A Secret whose content is under `data` or `stringData` (top-level keys, as kubeseed's
 /// templates write them), so that [`ENCRYPTED_REGEX`] encrypts all of it.
+/// A document the YAML reader refuses is left to [`sops::encrypt_yaml`], which says why.
 fn is_secret_with_data(text: &str) -> bool {
-    let top = |key: &str| {
-        text.lines().any(|l| {
-            l.strip_prefix(key)
-                .is_some_and(|r| r.is_empty() || r.starts_with(' '))
-        })
+    let Ok(tree) = yaml::parse(text) else {
+        return true;
     };
-    text.lines().any(|l| l.trim_end() == "kind: Secret") && (top("data:") || top("stringData:"))
+    let top = |key: &str| tree.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    top("kind") == Some(&Value::Str("Secret".into()))
+        && ["data", "stringData"]
+            .iter()
+            .any(|k| matches!(top(k), Some(Value::Map(items)) if !items.is_empty()))
 }
+
+/// What `kustomization.yaml` starts with; its `resources` follow, one `  - <name>` a line.
+pub const KUSTOMIZATION_HEAD: &str =
+    "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n";
 
 /// `kustomization.yaml`: every file of the tree, in file name order.
 fn kustomization(resources: &[String]) -> String {
-    let mut out = String::from(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
-    );
+    let mut out = String::from(KUSTOMIZATION_HEAD);
     for r in resources {
         out.push_str(&format!("  - {r}\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_secret_with_data_may_be_encrypted_in_place() {
+        let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  k: dg==\n";
+        assert!(is_secret_with_data(secret));
+        assert!(is_secret_with_data(&secret.replace("data:", "stringData:")));
+        // What SOPS's encrypted_regex would leave readable.
+        assert!(!is_secret_with_data(
+            &secret.replace("kind: Secret", "kind: ConfigMap")
+        ));
+        assert!(!is_secret_with_data(
+            &secret.replace("data:\n  k: dg==\n", "")
+        ));
+        assert!(!is_secret_with_data(
+            &secret.replace("data:", "binaryData:")
+        ));
+        // A document the reader refuses is left for encrypt_yaml's own error.
+        assert!(is_secret_with_data("a: &x 1\nb: *x\n"));
+    }
 }

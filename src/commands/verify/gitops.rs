@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use super::{Report, Tree};
 use crate::gitops::age::Identity;
 use crate::gitops::sops;
-use crate::gitops::tree::{source_of, DIR, ENCRYPTED_REGEX, KUSTOMIZATION};
+use crate::gitops::tree::{source_of, DIR, ENCRYPTED_REGEX, KUSTOMIZATION, KUSTOMIZATION_HEAD};
 use crate::gitops::yaml::{self, Value};
 use crate::render::manifests::secret_token_id;
 
@@ -162,9 +162,7 @@ fn clear(tree: &[(String, Value)]) -> Vec<(String, Value)> {
 /// The `resources` of a `kustomization.yaml` as kubeseed writes it, or `None`.
 fn resources(bytes: &[u8]) -> Option<BTreeSet<String>> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let rest = text.strip_prefix(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
-    )?;
+    let rest = text.strip_prefix(KUSTOMIZATION_HEAD)?;
     rest.lines()
         .map(|l| l.strip_prefix("  - ").map(str::to_string))
         .collect()
