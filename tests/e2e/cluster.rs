@@ -77,16 +77,21 @@ pub fn spec(version: &str, n: usize) -> String {
         .pool("workers")
         .table("[addons]\ncoredns = true\nkube_proxy = true")
         .table(&format!(
-            "[gitops]\nage_recipients = [\"{GITOPS_RECIPIENT}\"]"
+            "[gitops]\nage_recipients = [\"{}\"]",
+            gitops_recipient()
         ))
         .build()
 }
 
-/// The recipient of `examples/gitops/flux.agekey` (a public demo identity): the e2e applies
-/// the `gitops/` tree after the real `sops` decrypts it with that identity.
-pub const GITOPS_RECIPIENT: &str = "age1ksz7llu7f5dem3lec9858330f96zya7utw32nuz6gnvm43us3qkqk4kpku";
+/// The recipient of [`gitops_identity`]: the e2e applies the `gitops/` tree after the real
+/// `sops` decrypts it with that identity.
+fn gitops_recipient() -> String {
+    let text = fs::read_to_string(gitops_identity()).expect("read the demo identity");
+    let ids = kubeseed::gitops::age::Identity::parse_file(&text).expect("an age identity file");
+    ids[0].recipient().as_str().to_string()
+}
 
-/// `examples/gitops/flux.agekey`, the identity of [`GITOPS_RECIPIENT`].
+/// `examples/gitops/flux.agekey`, a public demo identity.
 pub fn gitops_identity() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/gitops/flux.agekey")
 }
