@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{b64, BundleError, HostFile, Tree, DIR_MODE, IGNITION_VERSION};
+use super::{BundleError, HostFile, Tree, DIR_MODE, IGNITION_VERSION};
 
 /// An Ignition config (spec [`IGNITION_VERSION`]): `storage.directories` for every parent
 /// directory (mode 0755, root; for one that exists Ignition only sets mode and owner),
@@ -10,104 +10,110 @@ use super::{b64, BundleError, HostFile, Tree, DIR_MODE, IGNITION_VERSION};
 /// a `data:;base64,` URL), sorted by path, and `systemd.units` enabling every unit that has a
 /// unit file or drop-in in the tree. Pretty-printed with a trailing newline.
 pub fn ignition(files: &[HostFile]) -> Result<Vec<u8>, BundleError> {
-    // Field order here is key order in the output.
-    #[derive(Serialize)]
-    struct Config<'a> {
-        ignition: Version,
-        storage: Storage<'a>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        systemd: Option<Systemd<'a>>,
-    }
-    #[derive(Serialize)]
-    struct Version {
-        version: &'static str,
-    }
-    #[derive(Serialize)]
-    struct Storage<'a> {
-        directories: Vec<Directory<'a>>,
-        files: Vec<IgnFile<'a>>,
-    }
-    #[derive(Serialize)]
-    struct Directory<'a> {
-        path: &'a str,
-        mode: u32,
-        user: Owner,
-        group: Owner,
-    }
-    #[derive(Serialize)]
-    struct IgnFile<'a> {
-        path: &'a str,
-        mode: u32,
-        overwrite: bool,
-        user: Owner,
-        group: Owner,
-        contents: Contents,
-    }
-    #[derive(Serialize)]
-    struct Owner {
-        name: &'static str,
-    }
-    #[derive(Serialize)]
-    struct Contents {
-        source: String,
-    }
-    #[derive(Serialize)]
-    struct Systemd<'a> {
-        units: Vec<Unit<'a>>,
-    }
-    #[derive(Serialize)]
-    struct Unit<'a> {
-        name: &'a str,
-        enabled: bool,
-    }
-    const ROOT: Owner = Owner { name: "root" };
+    Ok(Tree::new(files)?.ignition())
+}
 
-    let tree = Tree::new(files)?;
-    let units = tree.systemd_units();
-    let config = Config {
-        ignition: Version {
-            version: IGNITION_VERSION,
-        },
-        storage: Storage {
-            directories: tree
-                .dirs
-                .iter()
-                .map(|path| Directory {
-                    path,
-                    mode: DIR_MODE,
-                    user: ROOT,
-                    group: ROOT,
-                })
-                .collect(),
-            files: tree
-                .files
-                .iter()
-                .map(|(path, f)| IgnFile {
-                    path,
-                    mode: f.mode,
-                    overwrite: true,
-                    user: ROOT,
-                    group: ROOT,
-                    contents: Contents {
-                        source: format!("data:;base64,{}", b64(&f.bytes)),
-                    },
-                })
-                .collect(),
-        },
-        systemd: (!units.is_empty()).then(|| Systemd {
-            units: units
-                .into_iter()
-                .map(|name| Unit {
-                    name,
-                    enabled: true,
-                })
-                .collect(),
-        }),
-    };
-    // Strings, integers and bools only: serialising into a Vec cannot fail.
-    let mut out = serde_json::to_vec_pretty(&config).unwrap_or_default();
-    out.push(b'\n');
-    Ok(out)
+impl Tree<'_> {
+    /// [`ignition`].
+    pub(super) fn ignition(&self) -> Vec<u8> {
+        // Field order here is key order in the output.
+        #[derive(Serialize)]
+        struct Config<'a> {
+            ignition: Version,
+            storage: Storage<'a>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            systemd: Option<Systemd<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Version {
+            version: &'static str,
+        }
+        #[derive(Serialize)]
+        struct Storage<'a> {
+            directories: Vec<Directory<'a>>,
+            files: Vec<IgnFile<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Directory<'a> {
+            path: &'a str,
+            mode: u32,
+            user: Owner,
+            group: Owner,
+        }
+        #[derive(Serialize)]
+        struct IgnFile<'a> {
+            path: &'a str,
+            mode: u32,
+            overwrite: bool,
+            user: Owner,
+            group: Owner,
+            contents: Contents,
+        }
+        #[derive(Serialize)]
+        struct Owner {
+            name: &'static str,
+        }
+        #[derive(Serialize)]
+        struct Contents {
+            source: String,
+        }
+        #[derive(Serialize)]
+        struct Systemd<'a> {
+            units: Vec<Unit<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Unit<'a> {
+            name: &'a str,
+            enabled: bool,
+        }
+        const ROOT: Owner = Owner { name: "root" };
+
+        let tree = self;
+        let units = tree.systemd_units();
+        let config = Config {
+            ignition: Version {
+                version: IGNITION_VERSION,
+            },
+            storage: Storage {
+                directories: tree
+                    .dirs
+                    .iter()
+                    .map(|path| Directory {
+                        path,
+                        mode: DIR_MODE,
+                        user: ROOT,
+                        group: ROOT,
+                    })
+                    .collect(),
+                files: tree
+                    .files_base64()
+                    .map(|(path, f, content)| IgnFile {
+                        path,
+                        mode: f.mode,
+                        overwrite: true,
+                        user: ROOT,
+                        group: ROOT,
+                        contents: Contents {
+                            source: format!("data:;base64,{content}"),
+                        },
+                    })
+                    .collect(),
+            },
+            systemd: (!units.is_empty()).then(|| Systemd {
+                units: units
+                    .into_iter()
+                    .map(|name| Unit {
+                        name,
+                        enabled: true,
+                    })
+                    .collect(),
+            }),
+        };
+        // Strings, integers and bools only: serialising into a Vec cannot fail.
+        let mut out = serde_json::to_vec_pretty(&config).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
 }
 
 #[cfg(test)]

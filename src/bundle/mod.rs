@@ -18,6 +18,7 @@
 //! order they arrive in, tar metadata is fixed (uid/gid 0, owner names `root`, one mtime given
 //! by the caller), and JSON key order is struct declaration order.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -119,11 +120,15 @@ impl From<FileSetError> for BundleError {
     }
 }
 
-/// A checked list of host files: sorted by path, unique, with every parent directory.
+/// A checked list of host files: sorted by path, unique, with every parent directory. A
+/// bundle builds it once and every format reads it.
 struct Tree<'a> {
     files: BTreeMap<&'a str, &'a HostFile>,
     /// Every parent directory of a file, except `/` itself.
     dirs: BTreeSet<String>,
+    /// Each file's bytes in base64, in `files` order: cloud-config and Ignition both carry
+    /// them.
+    base64: OnceCell<Vec<String>>,
 }
 
 impl<'a> Tree<'a> {
@@ -146,7 +151,19 @@ impl<'a> Tree<'a> {
         Ok(Tree {
             files: sorted,
             dirs,
+            base64: OnceCell::new(),
         })
+    }
+
+    /// The files in path order, each with its bytes in base64.
+    fn files_base64(&self) -> impl Iterator<Item = (&'a str, &'a HostFile, &str)> {
+        let base64 = self
+            .base64
+            .get_or_init(|| self.files.values().map(|f| b64(&f.bytes)).collect());
+        self.files
+            .iter()
+            .zip(base64)
+            .map(|((path, file), b64)| (*path, *file, b64.as_str()))
     }
 
     fn secret(&self) -> bool {
@@ -200,14 +217,8 @@ fn bundle_file(kind: Kind, bytes: Vec<u8>, secret: bool) -> File {
 /// The `rootfs/` tree of node `name`: `nodes/<name>/rootfs/<host path>`, each file with its
 /// host mode and secrecy.
 pub fn rootfs(name: &str, files: &[HostFile]) -> Result<FileSet, BundleError> {
-    let tree = Tree::new(files)?;
     let mut set = FileSet::new();
-    for (path, file) in &tree.files {
-        set.insert(
-            &format!("nodes/{name}/rootfs{path}"),
-            File::with_mode(Kind::RootfsFile, file.bytes.clone(), file.mode, file.secret),
-        )?;
-    }
+    Tree::new(files)?.rootfs_into(name, &mut set)?;
     Ok(set)
 }
 
@@ -221,51 +232,7 @@ pub fn rootfs(name: &str, files: &[HostFile]) -> Result<FileSet, BundleError> {
 /// none needs an extension to; a path that does not fit ustar's 155+100-byte name is an
 /// error, never a silent GNU long-name record.
 pub fn tarball(files: &[HostFile], mtime: OffsetDateTime) -> Result<Vec<u8>, BundleError> {
-    let tree = Tree::new(files)?;
-    let seconds = mtime.unix_timestamp();
-    if !(0..=USTAR_MAX_MTIME).contains(&seconds) {
-        return Err(BundleError::MtimeOutOfRange { mtime });
-    }
-    // Checked non-negative just above.
-    let seconds = seconds.unsigned_abs();
-    let mut entries: BTreeMap<String, Option<&HostFile>> = BTreeMap::new();
-    for dir in &tree.dirs {
-        entries.insert(format!("{}/", &dir[1..]), None);
-    }
-    for (path, file) in &tree.files {
-        entries.insert(path[1..].to_string(), Some(*file));
-    }
-    let mut builder = tar::Builder::new(Vec::new());
-    for (name, file) in &entries {
-        let tar_error = |e: std::io::Error| BundleError::Tar {
-            path: name.clone(),
-            message: e.to_string(),
-        };
-        let mut header = tar::Header::new_ustar();
-        header.set_path(name).map_err(tar_error)?;
-        let (entry_type, mode, bytes): (_, _, &[u8]) = match file {
-            Some(f) => (tar::EntryType::Regular, f.mode, &f.bytes),
-            None => (tar::EntryType::Directory, DIR_MODE, &[]),
-        };
-        header.set_entry_type(entry_type);
-        header.set_mode(mode);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_username("root").map_err(tar_error)?;
-        header.set_groupname("root").map_err(tar_error)?;
-        header.set_mtime(seconds);
-        header.set_size(bytes.len() as u64);
-        // Zero as octal digits, as GNU tar writes them, rather than the NUL-filled fields of a
-        // fresh header.
-        header.set_device_major(0).map_err(tar_error)?;
-        header.set_device_minor(0).map_err(tar_error)?;
-        header.set_cksum();
-        builder.append(&header, bytes).map_err(tar_error)?;
-    }
-    builder.into_inner().map_err(|e| BundleError::Tar {
-        path: String::new(),
-        message: e.to_string(),
-    })
+    Tree::new(files)?.tarball(mtime)
 }
 
 /// `#cloud-config` user-data: one `write_files` entry per file (`path`, `owner: root:root`,
@@ -277,33 +244,97 @@ pub fn tarball(files: &[HostFile], mtime: OffsetDateTime) -> Result<Vec<u8>, Bun
 /// cloud-init creates missing parent directories itself (0755, root), matching the other
 /// formats; it has no way to declare them.
 pub fn cloud_config(files: &[HostFile]) -> Result<Vec<u8>, BundleError> {
-    let tree = Tree::new(files)?;
-    let mut out = String::from("#cloud-config\n");
-    if tree.files.is_empty() {
-        out.push_str("write_files: []\n");
-    } else {
-        out.push_str("write_files:\n");
+    Ok(Tree::new(files)?.cloud_config())
+}
+
+impl Tree<'_> {
+    /// [`rootfs`], into `set`.
+    fn rootfs_into(&self, name: &str, set: &mut FileSet) -> Result<(), BundleError> {
+        for (path, file) in &self.files {
+            set.insert(
+                &format!("nodes/{name}/rootfs{path}"),
+                File::with_mode(Kind::RootfsFile, file.bytes.clone(), file.mode, file.secret),
+            )?;
+        }
+        Ok(())
     }
-    for (path, file) in &tree.files {
-        // permissions must be a string: YAML 1.1 reads a bare 0600 as the integer 384, which
-        // cloud-init's schema rejects.
-        out.push_str(&format!(
-            "  - path: {}\n    owner: root:root\n    permissions: '{:04o}'\n    encoding: b64\n    content: {}\n",
-            yaml_scalar(path),
-            file.mode,
-            b64(&file.bytes)
-        ));
+
+    /// [`tarball`].
+    fn tarball(&self, mtime: OffsetDateTime) -> Result<Vec<u8>, BundleError> {
+        let seconds = mtime.unix_timestamp();
+        if !(0..=USTAR_MAX_MTIME).contains(&seconds) {
+            return Err(BundleError::MtimeOutOfRange { mtime });
+        }
+        // Checked non-negative just above.
+        let seconds = seconds.unsigned_abs();
+        let mut entries: BTreeMap<String, Option<&HostFile>> = BTreeMap::new();
+        for dir in &self.dirs {
+            entries.insert(format!("{}/", &dir[1..]), None);
+        }
+        for (path, file) in &self.files {
+            entries.insert(path[1..].to_string(), Some(*file));
+        }
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, file) in &entries {
+            let tar_error = |e: std::io::Error| BundleError::Tar {
+                path: name.clone(),
+                message: e.to_string(),
+            };
+            let mut header = tar::Header::new_ustar();
+            header.set_path(name).map_err(tar_error)?;
+            let (entry_type, mode, bytes): (_, _, &[u8]) = match file {
+                Some(f) => (tar::EntryType::Regular, f.mode, &f.bytes),
+                None => (tar::EntryType::Directory, DIR_MODE, &[]),
+            };
+            header.set_entry_type(entry_type);
+            header.set_mode(mode);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_username("root").map_err(tar_error)?;
+            header.set_groupname("root").map_err(tar_error)?;
+            header.set_mtime(seconds);
+            header.set_size(bytes.len() as u64);
+            // Zero as octal digits, as GNU tar writes them, rather than the NUL-filled fields
+            // of a fresh header.
+            header.set_device_major(0).map_err(tar_error)?;
+            header.set_device_minor(0).map_err(tar_error)?;
+            header.set_cksum();
+            builder.append(&header, bytes).map_err(tar_error)?;
+        }
+        builder.into_inner().map_err(|e| BundleError::Tar {
+            path: String::new(),
+            message: e.to_string(),
+        })
     }
-    let units = tree.systemd_units();
-    if !units.is_empty() {
-        out.push_str("runcmd:\n  - [systemctl, daemon-reload]\n");
-        for verb in ["enable", "restart"] {
-            for unit in &units {
-                out.push_str(&format!("  - [systemctl, {verb}, {}]\n", yaml_scalar(unit)));
+
+    /// [`cloud_config`].
+    fn cloud_config(&self) -> Vec<u8> {
+        let mut out = String::from("#cloud-config\n");
+        if self.files.is_empty() {
+            out.push_str("write_files: []\n");
+        } else {
+            out.push_str("write_files:\n");
+        }
+        for (path, file, content) in self.files_base64() {
+            // permissions must be a string: YAML 1.1 reads a bare 0600 as the integer 384,
+            // which cloud-init's schema rejects.
+            out.push_str(&format!(
+                "  - path: {}\n    owner: root:root\n    permissions: '{:04o}'\n    encoding: b64\n    content: {content}\n",
+                yaml_scalar(path),
+                file.mode,
+            ));
+        }
+        let units = self.systemd_units();
+        if !units.is_empty() {
+            out.push_str("runcmd:\n  - [systemctl, daemon-reload]\n");
+            for verb in ["enable", "restart"] {
+                for unit in &units {
+                    out.push_str(&format!("  - [systemctl, {verb}, {}]\n", yaml_scalar(unit)));
+                }
             }
         }
+        out.into_bytes()
     }
-    Ok(out.into_bytes())
 }
 
 /// The bundle of node `name` in `formats`: `nodes/<name>/rootfs/...`, `rootfs.tar`,
@@ -318,30 +349,22 @@ pub fn bundle(
         node: name.to_string(),
         error: Box::new(error),
     };
-    let secret = Tree::new(files).map_err(in_node)?.secret();
+    let tree = Tree::new(files).map_err(in_node)?;
+    let secret = tree.secret();
     let mut set = FileSet::new();
     for format in formats {
         let (file_name, kind, mut bytes) = match format {
             Format::Rootfs => {
-                set.extend(rootfs(name, files).map_err(in_node)?)
-                    .map_err(|e| in_node(e.into()))?;
+                tree.rootfs_into(name, &mut set).map_err(in_node)?;
                 continue;
             }
             Format::RootfsTar => (
                 "rootfs.tar",
                 Kind::RootfsTarball,
-                tarball(files, mtime).map_err(in_node)?,
+                tree.tarball(mtime).map_err(in_node)?,
             ),
-            Format::CloudInit => (
-                "cloud-config.yaml",
-                Kind::CloudInit,
-                cloud_config(files).map_err(in_node)?,
-            ),
-            Format::Ignition => (
-                "ignition.json",
-                Kind::Ignition,
-                ignition(files).map_err(in_node)?,
-            ),
+            Format::CloudInit => ("cloud-config.yaml", Kind::CloudInit, tree.cloud_config()),
+            Format::Ignition => ("ignition.json", Kind::Ignition, tree.ignition()),
         };
         // Built by growing: give back the spare capacity, since every bundle stays in memory
         // until the write (a tenth of the peak memory of a 200-pool render).
