@@ -7,8 +7,10 @@
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io;
 use std::ops::Bound;
 
+use serde::ser::SerializeSeq;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -264,6 +266,17 @@ pub(crate) fn check_place<K: Borrow<str> + Ord, V>(
     existing: &BTreeMap<K, V>,
     path: &str,
 ) -> Result<(), FileSetError> {
+    check_place_after(space, existing, path, "")
+}
+
+/// [`check_place`] of `path` right after `previous` passed it against the same `existing`:
+/// the directories the two share are not looked up again.
+fn check_place_after<K: Borrow<str> + Ord, V>(
+    space: Space,
+    existing: &BTreeMap<K, V>,
+    path: &str,
+    previous: &str,
+) -> Result<(), FileSetError> {
     if existing.contains_key(path) {
         return Err(FileSetError::Duplicate {
             space,
@@ -272,7 +285,8 @@ pub(crate) fn check_place<K: Borrow<str> + Ord, V>(
     }
     for (i, _) in path.match_indices('/') {
         let dir = &path[..i];
-        if existing.contains_key(dir) {
+        let shared = previous.as_bytes().get(i) == Some(&b'/') && previous.starts_with(dir);
+        if !shared && existing.contains_key(dir) {
             return Err(FileSetError::FileDirClash {
                 space,
                 file: dir.to_string(),
@@ -326,9 +340,14 @@ impl FileSet {
     /// Merge another set into this one with the same checks as `insert`. On error `self`
     /// may hold some of `other`'s files; callers discard the set.
     pub fn extend(&mut self, other: FileSet) -> Result<(), FileSetError> {
-        for (path, file) in other.files {
-            self.insert(&path, file)?;
+        // `insert` checked each of `other`'s paths and modes, and kept `index.json` out: what
+        // is left to check is how its paths sit among ours.
+        let mut previous = "";
+        for path in other.files.keys() {
+            check_place_after(Space::Output, &self.files, path, previous)?;
+            previous = path;
         }
+        self.files.extend(other.files);
         Ok(())
     }
 
@@ -352,42 +371,71 @@ impl FileSet {
     /// The bytes of `index.json`: every file's path, hash, mode, secrecy and kind, sorted by
     /// path, pretty-printed with two-space indents and a trailing newline. Never contents.
     pub fn index_json(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        // Writing strings, bools and integers into a Vec has no failure path.
+        self.write_index_json(&self.hashes(), &mut out)
+            .expect("index.json serialises");
+        out
+    }
+
+    /// Every file's SHA-256, in path order, for [`FileSet::write_index_json`].
+    pub fn hashes(&self) -> Vec<[u8; 32]> {
+        self.files
+            .values()
+            .map(|f| Sha256::digest(&f.bytes).into())
+            .collect()
+    }
+
+    /// Write [`FileSet::index_json`]'s bytes to `out` as they are made, from `hashes` (this
+    /// set's [`FileSet::hashes`]), holding no more than one entry's in memory.
+    pub fn write_index_json(&self, hashes: &[[u8; 32]], mut out: impl io::Write) -> io::Result<()> {
         #[derive(Serialize)]
         struct Index<'a> {
             version: u32,
-            files: Vec<Entry<'a>>,
+            files: Entries<'a>,
         }
+        struct Entries<'a>(&'a FileSet, &'a [[u8; 32]]);
         #[derive(Serialize)]
         struct Entry<'a> {
             path: &'a str,
-            sha256: String,
-            mode: String,
+            sha256: &'a str,
+            mode: &'a str,
             secret: bool,
             kind: Kind,
         }
+        impl Serialize for Entries<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let Entries(set, hashes) = self;
+                let mut seq = serializer.serialize_seq(Some(set.len()))?;
+                for ((path, f), hash) in set.iter().zip(*hashes) {
+                    seq.serialize_element(&Entry {
+                        path,
+                        sha256: &hex::encode(hash),
+                        mode: &format!("{:04o}", f.mode),
+                        secret: f.secret,
+                        kind: f.kind,
+                    })?;
+                }
+                seq.end()
+            }
+        }
+        if hashes.len() != self.len() {
+            return Err(io::Error::other("one hash per file is needed"));
+        }
         let index = Index {
             version: 1,
-            files: self
-                .iter()
-                .map(|(path, f)| Entry {
-                    path,
-                    sha256: f.sha256_hex(),
-                    mode: format!("{:04o}", f.mode),
-                    secret: f.secret,
-                    kind: f.kind,
-                })
-                .collect(),
+            files: Entries(self, hashes),
         };
-        // Serialising strings, bools and integers into a Vec has no failure path.
-        let mut out = serde_json::to_vec_pretty(&index).expect("index.json serialises");
-        out.push(b'\n');
-        out
+        serde_json::to_writer_pretty(&mut out, &index)?;
+        out.write_all(b"\n")?;
+        // A buffered writer's own flush on drop would swallow an error.
+        out.flush()
     }
 }
 
 /// Why `path` is not a clean, relative, `/`-separated path, if it is not. Shared with the
 /// node bundles' on-host paths, which must be just as clean below `/`.
-fn relative_path_problem(path: &str) -> Option<&'static str> {
+pub(crate) fn relative_path_problem(path: &str) -> Option<&'static str> {
     if path.is_empty() {
         return Some("it is empty");
     }
@@ -607,6 +655,45 @@ mod tests {
         c.insert("z", File::public(Kind::Config, "3")).unwrap();
         a.extend(c).unwrap();
         assert_eq!(a.len(), 2);
+    }
+
+    /// `extend` looks each directory up once for a run of paths sharing it; a clash further
+    /// down, or in a sibling that only shares a prefix of the name, is still found.
+    #[test]
+    fn extend_finds_clashes_below_shared_directories() {
+        let mut base = FileSet::new();
+        for path in ["n/a/f", "n/b", "n/c/d"] {
+            base.insert(path, File::public(Kind::Config, "1")).unwrap();
+        }
+        for (paths, file, other) in [
+            (&["n/a/e", "n/b/x"][..], "n/b", "n/b/x"),
+            (&["n/a/g", "n/b/y", "n/c"][..], "n/b", "n/b/y"),
+            (&["n/bb/x", "n/c/d/e"][..], "n/c/d", "n/c/d/e"),
+            (&["n/a/h", "n/c"][..], "n/c", "n/c/d"),
+        ] {
+            let mut set = base.clone();
+            let mut more = FileSet::new();
+            for path in paths {
+                more.insert(path, File::public(Kind::Config, "2")).unwrap();
+            }
+            assert_eq!(
+                set.extend(more),
+                Err(FileSetError::FileDirClash {
+                    space: Space::Output,
+                    file: file.into(),
+                    other: other.into(),
+                }),
+                "{paths:?}"
+            );
+        }
+        // The control: the same runs without the clashing path merge.
+        let mut set = base.clone();
+        let mut more = FileSet::new();
+        for path in ["n/a/e", "n/a/g", "n/bb/x", "n/c/e"] {
+            more.insert(path, File::public(Kind::Config, "2")).unwrap();
+        }
+        set.extend(more).unwrap();
+        assert_eq!(set.len(), 7);
     }
 
     #[test]

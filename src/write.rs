@@ -19,12 +19,15 @@
 //! above with a numeric suffix, directories only) and nothing else.
 //!
 //! All work happens relative to a descriptor of the parent directory and never follows a
-//! symlink inside it, so a path swapped underneath a render cannot redirect it.
+//! symlink inside it, so a path swapped underneath a render cannot redirect it. The one tree
+//! written by path is the staging directory's, which the render has just made, which only
+//! its owner can write in, and whose every file and directory is created new (`O_EXCL`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
+use std::ops::Bound;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
@@ -33,14 +36,15 @@ use rustix::fs::{self as rfs, AtFlags, FileType, FlockOperation, Mode, OFlags, R
 use rustix::io::Errno;
 use serde::Deserialize;
 
-use crate::fileset::{FileSet, INDEX_JSON};
+use crate::fileset::{relative_path_problem, FileSet, INDEX_JSON};
 use crate::tree::{self, Problem};
 
 mod dirs;
+mod fill;
 
 #[cfg(test)]
 use dirs::PARALLEL_DIRS;
-use dirs::{list_dir, remove_tree_at, walk};
+use dirs::{list_dir, remove_listed, remove_tree_at, walk};
 
 /// Why the output could not be written. Every message names the path and says what would
 /// be right; none ever contains rendered bytes.
@@ -219,7 +223,7 @@ impl std::error::Error for WriteError {}
 /// existing parent), an empty directory, or a directory kubeseed wrote (an `index.json` of
 /// ours that lists every file in it). Reads only; changes nothing.
 pub fn check_out_dir(out: &Path) -> Result<(), WriteError> {
-    Target::open(out)?.check()
+    Target::open(out)?.check().map(drop)
 }
 
 /// Write `files` and their `index.json` to `out`, replacing what is there atomically.
@@ -235,6 +239,9 @@ pub fn write(out: &Path, files: &FileSet) -> Result<(), WriteError> {
 pub struct Prepared {
     target: Target,
     _lock: Lock,
+    /// What the old output's `index.json` lists, when there is an old output: it is removed
+    /// by this list once the new one is in place.
+    listed: Option<BTreeSet<String>>,
 }
 
 /// See [`Prepared`].
@@ -244,10 +251,11 @@ pub fn prepare(out: &Path) -> Result<Prepared, WriteError> {
     target.check_top()?;
     let lock = target.lock()?;
     target.clean_leftovers()?;
-    target.check()?;
+    let listed = target.check()?;
     Ok(Prepared {
         target,
         _lock: lock,
+        listed,
     })
 }
 
@@ -274,12 +282,12 @@ impl Prepared {
             &target.at(&staging),
             "create staging directory",
         )?;
-        if let Err(e) = target.fill_staging(root, &staging, files, sync_each) {
+        if let Err(e) = fill::fill(&root, &target.at(&staging), files, sync_each) {
             // Best effort: if this fails too, the next render removes the leftover by name.
             let _ = remove_tree_at(target.parent_fd.as_fd(), &staging, &target.parent);
             return Err(e);
         }
-        target.swap_in(&staging, try_exchange)
+        target.swap_in(&staging, try_exchange, self.listed.as_ref())
     }
 }
 
@@ -458,25 +466,29 @@ impl Target {
     }
 
     /// [`Target::check_top`], then every file and directory under `--out` must be one its
-    /// `index.json` lists (or a directory on such a path).
-    fn check(&self) -> Result<(), WriteError> {
+    /// `index.json` lists (or a directory on such a path). Returns what it lists, unless
+    /// `--out` is missing or empty.
+    fn check(&self) -> Result<Option<BTreeSet<String>>, WriteError> {
         let Some((dir, listed)) = self.check_top()? else {
-            return Ok(());
+            return Ok(None);
         };
         let entries: Vec<(String, FileType)> = walk(dir, &self.out, Path::new(""), true)?
             .into_iter()
             .map(|(rel, ty)| (rel.to_string_lossy().into_owned(), ty))
             .collect();
-        let mut dirs = BTreeSet::new();
-        for path in &listed {
-            for (i, _) in path.match_indices('/') {
-                dirs.insert(&path[..i]);
-            }
-        }
+        // A directory is ours when a listed path lies below it: the first listed path at or
+        // after "dir/" starts with "dir/" if any does.
+        let lists_below = |dir: &str| {
+            let below = format!("{dir}/");
+            listed
+                .range::<str, _>((Bound::Included(below.as_str()), Bound::Unbounded))
+                .next()
+                .is_some_and(|path| path.starts_with(&below))
+        };
         for (path, ty) in &entries {
             let ours = match *ty {
                 FileType::RegularFile => path == INDEX_JSON || listed.contains(path),
-                FileType::Directory => dirs.contains(path.as_str()),
+                FileType::Directory => lists_below(path),
                 _ => false,
             };
             if !ours {
@@ -486,7 +498,7 @@ impl Target {
                 });
             }
         }
-        Ok(())
+        Ok(Some(listed))
     }
 
     fn lock(&self) -> Result<Lock, WriteError> {
@@ -542,86 +554,14 @@ impl Target {
         Ok(())
     }
 
-    /// Write every file, then `index.json`, into the new staging directory `root`, and make
-    /// the whole tree durable before it is swapped in: one `syncfs` of its filesystem, or,
-    /// with `each` (where `syncfs` may not report a failed write: [`syncfs_reports_errors`]),
-    /// a sync of each file and directory as it is finished.
-    fn fill_staging(
-        &self,
-        root: OwnedFd,
-        staging: &OsStr,
-        files: &FileSet,
-        each: bool,
-    ) -> Result<(), WriteError> {
-        let root_path = self.at(staging);
-        let sync_dir = |fd: &OwnedFd, path: &Path| {
-            if each {
-                rfs::fsync(fd).map_err(|e| io_err("sync", path, e))?;
-            }
-            Ok(())
-        };
-
-        // Paths sharing a directory prefix are contiguous in sorted order, so the open
-        // directories form a stack: a directory is finished (and synced) once a path outside
-        // it comes up, and never revisited.
-        let mut open: Vec<(String, OwnedFd)> = Vec::new();
-        for (path, file) in files.iter() {
-            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-            while let Some((d, fd)) = open.last() {
-                if dir == d || dir.starts_with(&format!("{d}/")) {
-                    break;
-                }
-                sync_dir(fd, &root_path.join(d))?;
-                open.pop();
-            }
-            if !dir.is_empty() {
-                for component in dir.split('/').skip(open.len()) {
-                    let prefix = match open.last() {
-                        Some((d, _)) => format!("{d}/{component}"),
-                        None => component.to_string(),
-                    };
-                    let parent = open.last().map_or(root.as_fd(), |(_, fd)| fd.as_fd());
-                    let fd = make_dir(
-                        parent,
-                        component.as_ref(),
-                        &root_path.join(&prefix),
-                        "create",
-                    )?;
-                    open.push((prefix, fd));
-                }
-            }
-            let dir_fd = open.last().map_or(root.as_fd(), |(_, fd)| fd.as_fd());
-            write_file(
-                dir_fd,
-                name,
-                &file.bytes,
-                file.mode,
-                &root_path.join(path),
-                each,
-            )?;
-        }
-        while let Some((d, fd)) = open.pop() {
-            sync_dir(&fd, &root_path.join(d))?;
-        }
-        // Last, so a staging tree with an index.json is a complete one.
-        write_file(
-            root.as_fd(),
-            INDEX_JSON,
-            &files.index_json(),
-            0o644,
-            &root_path.join(INDEX_JSON),
-            each,
-        )?;
-        if each {
-            rfs::fsync(&root).map_err(|e| io_err("sync", &root_path, e))
-        } else {
-            // Every dirty page and inode of the filesystem, the staging tree's among them.
-            rfs::syncfs(&root).map_err(|e| io_err("sync the filesystem of", &root_path, e))
-        }
-    }
-
     /// Put the staging tree at `--out`, then remove whatever was there.
-    fn swap_in(&self, staging: &OsStr, try_exchange: bool) -> Result<(), WriteError> {
+    /// The old tree is removed by `listed`, what its checked `index.json` lists, if given.
+    fn swap_in(
+        &self,
+        staging: &OsStr,
+        try_exchange: bool,
+        listed: Option<&BTreeSet<String>>,
+    ) -> Result<(), WriteError> {
         let fd = &self.parent_fd;
         let move_err = |e| io_err("move the new output into place at", &self.out, e);
         let sync = || rfs::fsync(fd).map_err(|e| io_err("sync", &self.parent, e));
@@ -665,9 +605,16 @@ impl Target {
             old
         };
         sync()?;
-        // The new output is in place and durable. If removing the old tree fails it stays
-        // as a recognisable leftover that the next render removes, so it is not an error.
-        let _ = remove_tree_at(fd.as_fd(), &old, &self.parent);
+        // The new output is in place and durable. The old tree goes by its listing (no
+        // directory is read), else by a walk; if that fails too it stays as a recognisable
+        // leftover that the next render removes, so it is not an error.
+        let by_listing = listed.is_some_and(|listed| {
+            let listed: Vec<&str> = listed.iter().map(String::as_str).collect();
+            remove_listed(fd.as_fd(), &old, &self.parent, &listed).is_ok()
+        });
+        if !by_listing {
+            let _ = remove_tree_at(fd.as_fd(), &old, &self.parent);
+        }
         Ok(())
     }
 }
@@ -713,17 +660,22 @@ fn std_io_err(action: &'static str, path: &Path, err: io::Error) -> WriteError {
     }
 }
 
-/// Create directory `name` in `parent` with mode 0755 exactly, whatever the umask.
+/// Directories are 0755.
+const DIR_MODE: u32 = 0o755;
+
+/// Create directory `name` in `parent` with mode 0755 exactly, whatever the umask, and open
+/// it.
 fn make_dir(
     parent: BorrowedFd<'_>,
     name: &OsStr,
     path: &Path,
     action: &'static str,
 ) -> Result<OwnedFd, WriteError> {
-    rfs::mkdirat(parent, name, Mode::from_raw_mode(0o755)).map_err(|e| io_err(action, path, e))?;
+    let mode = Mode::from_raw_mode(DIR_MODE);
+    rfs::mkdirat(parent, name, mode).map_err(|e| io_err(action, path, e))?;
     let fd = rfs::openat(parent, name, dir_flags(), Mode::empty())
         .map_err(|e| io_err("open", path, e))?;
-    rfs::fchmod(&fd, Mode::from_raw_mode(0o755)).map_err(|e| io_err("set the mode of", path, e))?;
+    rfs::fchmod(&fd, mode).map_err(|e| io_err("set the mode of", path, e))?;
     Ok(fd)
 }
 
@@ -740,34 +692,6 @@ fn release_at_least_5_8(release: &str) -> bool {
         .map(|p| p.parse::<u32>().unwrap_or(0));
     let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     version >= (5, 8)
-}
-
-/// Create a new file with its final mode from the first moment (the umask can only narrow
-/// the creation mode; `fchmod` then sets it exactly), write it and, with `sync`, sync it.
-fn write_file(
-    dir: BorrowedFd<'_>,
-    name: &str,
-    bytes: &[u8],
-    mode: u32,
-    path: &Path,
-    sync: bool,
-) -> Result<(), WriteError> {
-    let mode = Mode::from_raw_mode(mode);
-    let fd = rfs::openat(
-        dir,
-        name,
-        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        mode,
-    )
-    .map_err(|e| io_err("create", path, e))?;
-    rfs::fchmod(&fd, mode).map_err(|e| io_err("set the mode of", path, e))?;
-    let mut file = std::fs::File::from(fd);
-    file.write_all(bytes)
-        .map_err(|e| std_io_err("write", path, e))?;
-    if sync {
-        file.sync_all().map_err(|e| std_io_err("sync", path, e))?;
-    }
-    Ok(())
 }
 
 /// The paths listed in `out/index.json`, or why it is not one of ours.
@@ -803,6 +727,12 @@ fn read_index_paths(out_fd: BorrowedFd<'_>, out: &Path) -> Result<BTreeSet<Strin
     })?;
     if index.version != 1 {
         return Err(foreign(format!("version {}, expected 1", index.version)));
+    }
+    // The old tree is removed by these paths: each must stay inside it.
+    for (i, entry) in index.files.iter().enumerate() {
+        if let Some(problem) = relative_path_problem(&entry.path) {
+            return Err(foreign(format!("the path of file {}: {problem}", i + 1)));
+        }
     }
     Ok(index.files.into_iter().map(|e| e.path).collect())
 }

@@ -189,21 +189,24 @@ fn accepts_relative_and_trailing_slash_spellings() {
 }
 
 /// The umask is per process and tests run as threads, so each umask gets a child process
-/// running this same test with the environment below set.
+/// running this same test with the environment below set. Each writes a small output and
+/// one large enough to be written on two threads.
 #[test]
 fn modes_are_exact_whatever_the_umask() {
-    if let (Ok(mask), Ok(out)) = (
+    if let (Ok(mask), Ok(dir)) = (
         std::env::var("KUBESEED_TEST_UMASK"),
-        std::env::var("KUBESEED_TEST_OUT"),
+        std::env::var("KUBESEED_TEST_DIR"),
     ) {
         let mask = u32::from_str_radix(&mask, 8).unwrap();
         rustix::process::umask(Mode::from_raw_mode(mask));
-        write(Path::new(&out), &set_a()).unwrap();
+        write(&Path::new(&dir).join("small/out"), &set_a()).unwrap();
+        write(&Path::new(&dir).join("large/out"), &many_files()).unwrap();
         return;
     }
     for mask in ["077", "000", "027"] {
         let tmp = tempfile::tempdir().unwrap();
-        let out = tmp.path().join("out");
+        fs::create_dir(tmp.path().join("small")).unwrap();
+        fs::create_dir(tmp.path().join("large")).unwrap();
         let result = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
@@ -211,12 +214,52 @@ fn modes_are_exact_whatever_the_umask() {
                 "--test-threads=1",
             ])
             .env("KUBESEED_TEST_UMASK", mask)
-            .env("KUBESEED_TEST_OUT", &out)
+            .env("KUBESEED_TEST_DIR", tmp.path())
             .output()
             .unwrap();
         assert!(result.status.success(), "umask {mask}: {result:?}");
-        assert_written(&out, &set_a());
+        assert_written(&tmp.path().join("small/out"), &set_a());
+        assert_written(&tmp.path().join("large/out"), &many_files());
     }
+}
+
+/// A default ACL on the parent directory narrows new files' modes in the umask's place, and
+/// is inherited by the staging directory: every mode is then set explicitly.
+#[test]
+fn modes_are_exact_under_a_default_acl() {
+    let tmp = tempfile::tempdir().unwrap();
+    // system.posix_acl_default in the kernel's format (version 2, then tag, permissions and
+    // id of each entry): user::rwx, group::---, other::---.
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for (tag, perm) in [(0x01u16, 7u16), (0x04, 0), (0x20, 0)] {
+        acl.extend(tag.to_le_bytes());
+        acl.extend(perm.to_le_bytes());
+        acl.extend(u32::MAX.to_le_bytes());
+    }
+    let dir = fs::File::open(tmp.path()).unwrap();
+    rustix::fs::fsetxattr(
+        &dir,
+        "system.posix_acl_default",
+        &acl,
+        rustix::fs::XattrFlags::empty(),
+    )
+    .expect("this test needs a filesystem with POSIX ACLs for its temporary directory");
+    // The control: a file made with 0644 comes out 0600 here.
+    fs::write(tmp.path().join("plain"), "x").unwrap();
+    let mode = fs::metadata(tmp.path().join("plain"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    fs::remove_file(tmp.path().join("plain")).unwrap();
+
+    let out = tmp.path().join("out");
+    write(&out, &set_a()).unwrap();
+    assert_written(&out, &set_a());
+    let large = tmp.path().join("large");
+    fs::create_dir(&large).unwrap();
+    write(&large.join("out"), &many_files()).unwrap();
+    assert_written(&large.join("out"), &many_files());
 }
 
 #[test]
@@ -287,6 +330,13 @@ fn refuses_a_previous_output_holding_files_it_does_not_list() {
         Err(WriteError::Unlisted { path, .. }) if path == "empty"
     ));
     std::fs::remove_dir(out.join("empty")).unwrap();
+    // A directory whose name only begins like a listed one's is not ours either.
+    std::fs::create_dir(out.join("pk")).unwrap();
+    assert!(matches!(
+        check_out_dir(&out),
+        Err(WriteError::Unlisted { path, .. }) if path == "pk"
+    ));
+    std::fs::remove_dir(out.join("pk")).unwrap();
 
     symlink("/etc/passwd", out.join("link")).unwrap();
     assert!(matches!(
@@ -566,6 +616,50 @@ fn syncing_each_file_writes_the_same_tree() {
     assert!(beside(tmp.path()).is_empty(), "{:?}", beside(tmp.path()));
 }
 
+/// `set_a` and enough more files to be written on two threads, split inside `nodes/` with
+/// directories both halves share, and a secret in each half.
+fn many_files() -> FileSet {
+    let mut set = set_a();
+    let count = fill::PARALLEL_FILES + 88;
+    for i in 0..count / 4 {
+        for (file, secret) in [
+            ("rootfs/etc/a.conf", false),
+            ("rootfs/etc/key", true),
+            ("rootfs/var/lib/b.yaml", false),
+            ("ignition.json", i % 2 == 0),
+        ] {
+            let bytes = format!("{file} of n{i:03}\n");
+            let file_in = if secret {
+                File::secret(Kind::PrivateKey, bytes)
+            } else {
+                File::public(Kind::Config, bytes)
+            };
+            set.insert(&format!("nodes/n{i:03}/{file}"), file_in)
+                .unwrap();
+        }
+    }
+    assert!(set.len() >= fill::PARALLEL_FILES);
+    set
+}
+
+#[test]
+fn a_large_output_is_written_on_two_threads_as_on_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    for sync_each in [false, true] {
+        prepare(&out)
+            .unwrap()
+            .write_with(&many_files(), true, sync_each)
+            .unwrap();
+        assert_written(&out, &many_files());
+        prepare(&out)
+            .unwrap()
+            .write_with(&set_b(), true, sync_each)
+            .unwrap();
+        assert_written(&out, &set_b());
+    }
+}
+
 #[test]
 fn syncfs_is_trusted_from_linux_5_8() {
     for (release, trusted) in [
@@ -616,4 +710,96 @@ fn a_wide_tree_is_checked_and_replaced_on_two_threads_as_on_one() {
         fs::remove_file(out.join(expected)).unwrap();
     }
     check_out_dir(&out).unwrap();
+}
+
+/// Remove `tmp/out` through the listing of its own index.json.
+fn remove_by_listing(tmp: &Path) -> Result<(), WriteError> {
+    let parent = fs::File::open(tmp).unwrap();
+    let listed = read_index_paths(
+        fs::File::open(tmp.join("out")).unwrap().as_fd(),
+        &tmp.join("out"),
+    )
+    .unwrap();
+    let listed: Vec<&str> = listed.iter().map(String::as_str).collect();
+    remove_listed(parent.as_fd(), OsStr::new("out"), tmp, &listed)
+}
+
+#[test]
+fn an_old_output_is_removed_by_its_listing() {
+    for set in [set_a(), many_files()] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        write(&out, &set).unwrap();
+        remove_by_listing(tmp.path()).unwrap();
+        assert!(!out.exists());
+
+        // Listed files deleted by hand, a whole directory of them too, are no error.
+        write(&out, &set).unwrap();
+        fs::remove_file(out.join("pki/ca.crt")).unwrap();
+        fs::remove_dir_all(out.join("pki/etcd")).unwrap();
+        remove_by_listing(tmp.path()).unwrap();
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn removal_by_listing_leaves_what_is_not_listed() {
+    for set in [set_a(), many_files()] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        write(&out, &set).unwrap();
+        fs::write(out.join("pki/stray"), "mine").unwrap();
+        let err = remove_by_listing(tmp.path()).unwrap_err();
+        assert!(err.to_string().contains("pki"), "{err}");
+        assert_eq!(fs::read_to_string(out.join("pki/stray")).unwrap(), "mine");
+
+        // A listed directory swapped for a symlink is not followed.
+        let elsewhere = tmp.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        fs::write(elsewhere.join("ca.crt"), "theirs").unwrap();
+        fs::remove_dir_all(out.join("pki")).unwrap();
+        symlink(&elsewhere, out.join("pki")).unwrap();
+        assert!(remove_by_listing(tmp.path()).is_err());
+        assert_eq!(
+            fs::read_to_string(elsewhere.join("ca.crt")).unwrap(),
+            "theirs"
+        );
+    }
+}
+
+/// Something that appears in the old output after the check makes the listing fall short:
+/// the old tree still goes (by a walk), and nothing is left beside the output.
+#[test]
+fn an_old_output_that_changed_after_the_check_is_still_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    write(&out, &many_files()).unwrap();
+    let prepared = prepare(&out).unwrap();
+    fs::write(out.join("nodes/n000/stray"), "late").unwrap();
+    prepared.write(&set_b()).unwrap();
+    assert_written(&out, &set_b());
+}
+
+#[test]
+fn an_index_listing_a_path_outside_the_output_is_not_ours() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    write(&out, &set_a()).unwrap();
+    let index = fs::read_to_string(out.join(INDEX_JSON)).unwrap();
+    for (bad, problem) in [
+        ("../victim", "it has a \"..\" component"),
+        ("/etc/passwd", "it is absolute"),
+        ("pki//ca.crt", "it has an empty component"),
+    ] {
+        let forged = index.replacen("\"pki/ca.crt\"", &format!("{bad:?}"), 1);
+        assert_ne!(forged, index);
+        fs::write(out.join(INDEX_JSON), forged).unwrap();
+        match check_out_dir(&out) {
+            Err(WriteError::ForeignIndex { reason, .. }) => {
+                assert!(reason.ends_with(problem), "{reason}");
+                assert!(!reason.contains(bad), "{reason}");
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
 }
