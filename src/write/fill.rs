@@ -12,8 +12,9 @@ use super::dirs::on_two_threads;
 use super::{dir_flags, io_err, std_io_err, WriteError, DIR_MODE};
 use crate::fileset::{File, FileSet, INDEX_JSON};
 
-/// An output with at least this many files is written on two threads, half the paths each.
-pub(super) const PARALLEL_FILES: usize = 512;
+/// An output with at least this many files is written (and, as an old output, removed) on
+/// two threads, half the paths each: a thread costs about as much as writing four files.
+pub(super) const PARALLEL_FILES: usize = 128;
 
 /// Write every file, then `index.json` (from hashes made meanwhile on another thread), into
 /// the new, empty staging directory `root` at `root_path`, and make the whole tree durable
