@@ -233,9 +233,10 @@ pub fn write(out: &Path, files: &FileSet) -> Result<(), WriteError> {
 }
 
 /// `--out` made ready for one [`Prepared::write`]: locked, cleared of what interrupted renders
-/// left beside it, and checked like [`check_out_dir`]. `render` prepares before rendering, so
-/// a directory it would refuse is refused before any expensive work, and checks it once: the
-/// lock, held until the write, keeps another render from changing it in between.
+/// left beside it, and checked like [`check_out_dir`]. `render` locks and checks the top of
+/// `--out` before rendering ([`lock`]), so a directory that is not kubeseed's is refused
+/// before any expensive work, and walks it ([`Locked::check`]) while it renders: the lock,
+/// held until the write, keeps another render from changing it in between.
 pub struct Prepared {
     target: Target,
     _lock: Lock,
@@ -244,19 +245,38 @@ pub struct Prepared {
     listed: Option<BTreeSet<String>>,
 }
 
-/// See [`Prepared`].
+/// [`lock`], then [`Locked::check`].
 pub fn prepare(out: &Path) -> Result<Prepared, WriteError> {
+    lock(out)?.check()
+}
+
+/// `--out` locked and cleared of leftovers, and, on its top level, either missing, empty or
+/// holding an `index.json` of kubeseed's; the walk of [`Locked::check`] is still to come.
+pub struct Locked {
+    target: Target,
+    lock: Lock,
+}
+
+/// See [`Locked`].
+pub fn lock(out: &Path) -> Result<Locked, WriteError> {
     let target = Target::open(out)?;
     // A directory that is not kubeseed's is refused before anything is created beside it.
     target.check_top()?;
     let lock = target.lock()?;
     target.clean_leftovers()?;
-    let listed = target.check()?;
-    Ok(Prepared {
-        target,
-        _lock: lock,
-        listed,
-    })
+    Ok(Locked { target, lock })
+}
+
+impl Locked {
+    /// Every file and directory under `--out` must be one its `index.json` lists.
+    pub fn check(self) -> Result<Prepared, WriteError> {
+        let listed = self.target.check()?;
+        Ok(Prepared {
+            target: self.target,
+            _lock: self.lock,
+            listed,
+        })
+    }
 }
 
 impl Prepared {
@@ -472,10 +492,6 @@ impl Target {
         let Some((dir, listed)) = self.check_top()? else {
             return Ok(None);
         };
-        let entries: Vec<(String, FileType)> = walk(dir, &self.out, Path::new(""), true)?
-            .into_iter()
-            .map(|(rel, ty)| (rel.to_string_lossy().into_owned(), ty))
-            .collect();
         // A directory is ours when a listed path lies below it: the first listed path at or
         // after "dir/" starts with "dir/" if any does.
         let lists_below = |dir: &str| {
@@ -485,19 +501,22 @@ impl Target {
                 .next()
                 .is_some_and(|path| path.starts_with(&below))
         };
-        for (path, ty) in &entries {
-            let ours = match *ty {
-                FileType::RegularFile => path == INDEX_JSON || listed.contains(path),
-                FileType::Directory => lists_below(path),
+        let ours = |path: &Path, ty: FileType| {
+            let path = path.to_string_lossy();
+            let ours = match ty {
+                FileType::RegularFile => path == INDEX_JSON || listed.contains(path.as_ref()),
+                FileType::Directory => lists_below(&path),
                 _ => false,
             };
-            if !ours {
-                return Err(WriteError::Unlisted {
-                    out: self.out.clone(),
-                    path: path.clone(),
-                });
+            if ours {
+                return Ok(());
             }
-        }
+            Err(WriteError::Unlisted {
+                out: self.out.clone(),
+                path: path.into_owned(),
+            })
+        };
+        walk(dir, &self.out, Path::new(""), true, &ours)?;
         Ok(Some(listed))
     }
 

@@ -1270,6 +1270,37 @@ fn a_template_override_takes_effect_and_changes_nothing_else() {
     }
 }
 
+/// `--out` is walked while the render runs: a file its index.json does not list is the
+/// error, as when the walk ran first, even when the render fails too.
+#[test]
+fn an_unlisted_file_is_reported_before_a_failed_render() {
+    let ws = Workspace::new(&fixture("v1.34.2", ""));
+    ws.render(&[]);
+    fs::write(ws.out().join("stray.txt"), "mine").unwrap();
+    let before = tree(&ws.out());
+    let dir = ws.path().join("undefined");
+    fs::create_dir_all(dir.join("static-pods")).unwrap();
+    fs::write(
+        dir.join("static-pods/kube-scheduler.yaml"),
+        "name: {{ controller.addres }}\n",
+    )
+    .unwrap();
+    let stderr = fails_cleanly(&ws, &dir, &before);
+    assert!(
+        stderr.contains("it contains \"stray.txt\", which its index.json does not list"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("is undefined"), "{stderr}");
+    // The control: without the stray file, the same override is the error.
+    fs::remove_file(ws.out().join("stray.txt")).unwrap();
+    let before = tree(&ws.out());
+    let stderr = fails_cleanly(&ws, &dir, &before);
+    assert!(
+        stderr.contains("`controller.addres` is undefined"),
+        "{stderr}"
+    );
+}
+
 /// A failed render with `--templates`: exit 1, the message on stderr, no
 /// panic, and the previous output byte for byte as it was.
 fn fails_cleanly(ws: &Workspace, dir: &Path, before: &BTreeMap<String, String>) -> String {

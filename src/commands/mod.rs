@@ -91,13 +91,15 @@ fn expiry_warnings(spec: &spec::Spec) {
 
 /// What `render` and `plan` share before any rendering: the spec, the templates (embedded,
 /// or overridden from `templates_dir`), the control-plane warnings, the output directory
-/// check (`check_out`, whose result comes back with the files: `render` prepares and locks
-/// the directory, `plan` only checks it), then the seed and external CA. Cheap and the
-/// user's input first, so a bad spec, template directory or foreign output directory is
-/// refused before any expensive work.
-fn render_in_memory<T, E: Into<Error>>(
+/// check (`check_out`: `render` locks the directory and checks its top, `plan` checks it),
+/// then the seed and external CA. Cheap and the user's input first, so a bad spec, template
+/// directory or foreign output directory is refused before any expensive work. What
+/// `finish_check` makes of `check_out`'s result (`render`'s walk of the old output) runs
+/// while rendering and comes back with the files; its error wins over a rendering error.
+fn render_in_memory<P: Send, T: Send, E: Into<Error> + Send>(
     spec_path: &Path,
-    check_out: impl FnOnce() -> Result<T, E>,
+    check_out: impl FnOnce() -> Result<P, E>,
+    finish_check: impl FnOnce(P) -> Result<T, E> + Send,
     seed_flag: Option<&Path>,
     templates_dir: Option<&Path>,
 ) -> Result<(crate::fileset::FileSet, T), Error> {
@@ -113,11 +115,18 @@ fn render_in_memory<T, E: Into<Error>>(
     {
         warn(&w);
     }
-    let checked = check_out().map_err(Into::into)?;
+    let checking = check_out().map_err(Into::into)?;
     let (seed, external) = load_secrets(&spec, spec_path, seed_flag)?;
     expiry_warnings(&spec);
-    Ok((
-        crate::render_with(&spec, &seed, external, templates)?,
-        checked,
-    ))
+    // The rest of the check (`render`'s walk of the old output) runs while rendering; its
+    // error comes first, as if it had run before.
+    std::thread::scope(|scope| {
+        let checked = scope.spawn(|| finish_check(checking));
+        let files = crate::render_with(&spec, &seed, external, templates);
+        let checked = checked
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .map_err(Into::into)?;
+        Ok((files?, checked))
+    })
 }

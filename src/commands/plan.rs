@@ -98,6 +98,7 @@ pub fn run(spec_path: &Path, out: &Path, opts: &Options<'_>) -> Result<bool, Err
     let (files, ()) = super::render_in_memory(
         spec_path,
         || write::check_out_dir(out),
+        Ok,
         opts.seed,
         opts.templates,
     )?;

@@ -11,8 +11,13 @@ pub fn run(
     seed_flag: Option<&Path>,
     templates_dir: Option<&Path>,
 ) -> Result<(), Error> {
-    let (files, prepared) =
-        super::render_in_memory(spec_path, || write::prepare(out), seed_flag, templates_dir)?;
+    let (files, prepared) = super::render_in_memory(
+        spec_path,
+        || write::lock(out),
+        write::Locked::check,
+        seed_flag,
+        templates_dir,
+    )?;
     prepared.write(&files)?;
     let secret = files.iter().filter(|(_, f)| f.secret).count();
     println!(

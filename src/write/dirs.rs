@@ -5,7 +5,7 @@
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode};
 use rustix::io::Errno;
@@ -53,49 +53,43 @@ pub(super) fn list_dir(
     Ok(read_dir(own, path)?.1)
 }
 
-/// Every entry below `dir` (consumed; its path relative to the walk's root is `rel`; the
-/// root is `root` in messages) without following symlinks, with its type: a directory before
-/// its contents, names sorted. The first directory with [`PARALLEL_DIRS`] subdirectories
-/// or more is read on two threads, each half of its entries in order, so the result (and
-/// the first error) is the one a single thread gives.
+/// Visit every entry below `dir` (consumed; its path relative to the walk's root is `rel`;
+/// the root is `root` in messages) without following symlinks: `visit` gets each path and
+/// type, a directory before its contents, names sorted, and its first error ends the walk.
+/// The first directory with [`PARALLEL_DIRS`] subdirectories or more is walked on two
+/// threads, each half of its entries in order, so the first error is the one a single
+/// thread meets.
 pub(super) fn walk(
     dir: OwnedFd,
     root: &Path,
     rel: &Path,
     may_split: bool,
-) -> Result<Vec<(PathBuf, FileType)>, WriteError> {
+    visit: &(impl Fn(&Path, FileType) -> Result<(), WriteError> + Sync),
+) -> Result<(), WriteError> {
     let here = root.join(rel);
     let (dir, entries) = read_dir(dir, &here)?;
     let fd = dir.fd().map_err(|e| io_err("read", &here, e))?;
-    let visit = |entries: &[(OsString, FileType)], may_split: bool| {
-        let mut found = Vec::new();
-        for (name, ty) in entries {
+    let visit_all = |entries: &[(OsString, FileType)], may_split: bool| {
+        entries.iter().try_for_each(|(name, ty)| {
             let child_rel = rel.join(name);
-            found.push((child_rel.clone(), *ty));
+            visit(&child_rel, *ty)?;
             if *ty == FileType::Directory {
                 let child = rfs::openat(fd, name, dir_flags(), Mode::empty())
                     .map_err(|e| io_err("read", &root.join(&child_rel), e))?;
-                found.extend(walk(child, root, &child_rel, may_split)?);
+                walk(child, root, &child_rel, may_split, visit)?;
             }
-        }
-        Ok(found)
+            Ok(())
+        })
     };
     let subdirs = entries
         .iter()
         .filter(|(_, ty)| *ty == FileType::Directory)
         .count();
     if !(may_split && subdirs >= PARALLEL_DIRS) {
-        return visit(&entries, may_split);
+        return visit_all(&entries, may_split);
     }
-    let (first, second) = entries.split_at(entries.len() / 2);
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| visit(second, false));
-        let mut found = visit(first, false)?;
-        let theirs = other
-            .join()
-            .unwrap_or_else(|_| Err(io_err("read (a thread panicked)", &here, Errno::IO)))?;
-        found.extend(theirs);
-        Ok(found)
+    on_two_threads(&entries, "read (a thread panicked)", &here, |half| {
+        visit_all(half, false)
     })
 }
 
