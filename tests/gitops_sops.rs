@@ -88,8 +88,6 @@ data:
 /// The real tools and a scratch directory that is also sops's HOME.
 struct Lab {
     dir: tempfile::TempDir,
-    age: PathBuf,
-    keygen: PathBuf,
 }
 
 /// One identity file made by `age-keygen`, and its recipient.
@@ -106,8 +104,6 @@ impl Lab {
                 .prefix("kubeseed-gitops-")
                 .tempdir()
                 .expect("temp dir"),
-            age: common::age(),
-            keygen: common::age_keygen(),
         }
     }
 
@@ -123,17 +119,13 @@ impl Lab {
 
     /// A fresh key from the real `age-keygen`, its recipient from `age-keygen -y`.
     fn keygen(&self, name: &str) -> Key {
-        let file = self.path(&format!("{name}.txt"));
-        common::run(Command::new(&self.keygen).arg("-o").arg(&file)).success("age-keygen");
-        let public = common::run(Command::new(&self.keygen).arg("-y").arg(&file))
-            .success("age-keygen -y")
-            .stdout;
-        let identities = Identity::parse_file(&fs::read_to_string(&file).expect("read key"))
+        let key = common::age_keygen_key(self.dir.path(), name);
+        let identities = Identity::parse_file(&fs::read_to_string(&key.file).expect("read key"))
             .expect("age-keygen's identity file parses");
-        let recipient = Recipient::parse(public.trim()).expect("age-keygen's recipient parses");
+        let recipient = Recipient::parse(&key.recipient).expect("age-keygen's recipient parses");
         assert_eq!(identities[0].recipient(), &recipient);
         Key {
-            file,
+            file: key.file,
             recipient,
             identities,
         }
@@ -162,21 +154,7 @@ impl Lab {
 
     /// `age -d -i KEY` of an armored age file.
     fn age_decrypt(&self, key: &Key, armored: &str) -> Vec<u8> {
-        let file = self.write("in.age", armored);
-        let out = Command::new(&self.age)
-            .arg("-d")
-            .arg("-i")
-            .arg(&key.file)
-            .arg(&file)
-            .env_clear()
-            .output()
-            .expect("run age");
-        assert!(
-            out.status.success(),
-            "age -d failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        common::age_decrypt(&key.file, &self.write("in.age", armored))
     }
 }
 
@@ -276,7 +254,7 @@ fn age_interoperates_beyond_one_chunk() {
     let plain = lab.path("plain.bin");
     fs::write(&plain, &plaintext).expect("write");
     let theirs = common::run(
-        Command::new(&lab.age)
+        Command::new(common::age())
             .args(["-e", "-a", "-r", key.recipient.as_str()])
             .arg(&plain)
             .env_clear(),

@@ -17,21 +17,17 @@ use kubeseed::gitops::yaml;
 
 const SEED: &str = "5a0c1e7d2b9f4a6e8c3d1f0b7a5e9c2d4f6a8b0c1e3d5f7a9b2c4e6d8f0a1b3c";
 
-/// An identity file from the real `age-keygen`, and its recipient.
-struct Key {
-    file: PathBuf,
-    recipient: String,
-}
-
-fn keygen(dir: &Path, name: &str) -> Key {
-    let file = dir.join(format!("{name}.agekey"));
-    common::run(Command::new(common::age_keygen()).arg("-o").arg(&file)).success("age-keygen");
-    let recipient = common::run(Command::new(common::age_keygen()).arg("-y").arg(&file))
-        .success("age-keygen -y")
-        .stdout
-        .trim()
-        .to_string();
-    Key { file, recipient }
+/// `kubeseed verify OUT --age-identity KEY_FILE`.
+fn verify_with(out: &Path, key_file: &Path) -> common::Run {
+    common::kubeseed(
+        [
+            "verify".as_ref(),
+            out.as_os_str(),
+            "--age-identity".as_ref(),
+            key_file.as_os_str(),
+        ],
+        &[],
+    )
 }
 
 fn spec(recipients: &[&str], token_generation: u32) -> String {
@@ -105,9 +101,9 @@ fn token_manifest(out: &Path) -> PathBuf {
 fn the_real_sops_decrypts_the_rendered_secret_with_each_identity() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (flux, admin, stranger) = (
-        keygen(tmp.path(), "flux"),
-        keygen(tmp.path(), "admin"),
-        keygen(tmp.path(), "stranger"),
+        common::age_keygen_key(tmp.path(), "flux"),
+        common::age_keygen_key(tmp.path(), "admin"),
+        common::age_keygen_key(tmp.path(), "stranger"),
     );
     let out = render(
         tmp.path(),
@@ -171,15 +167,7 @@ fn the_real_sops_decrypts_the_rendered_secret_with_each_identity() {
             yaml::parse(&run.stdout).expect("sops's output parses"),
             want
         );
-        let run = common::kubeseed(
-            [
-                "verify".as_ref(),
-                out.as_os_str(),
-                "--age-identity".as_ref(),
-                key.file.as_os_str(),
-            ],
-            &[],
-        );
+        let run = verify_with(&out, &key.file);
         assert!(run.status.success(), "{}{}", run.stdout, run.stderr);
     }
     // A stranger's identity opens nothing, in sops or in verify.
@@ -189,15 +177,7 @@ fn the_real_sops_decrypts_the_rendered_secret_with_each_identity() {
             .arg(&encrypted),
     );
     assert!(!run.status.success(), "{}", run.stdout);
-    let run = common::kubeseed(
-        [
-            "verify".as_ref(),
-            out.as_os_str(),
-            "--age-identity".as_ref(),
-            stranger.file.as_os_str(),
-        ],
-        &[],
-    );
+    let run = verify_with(&out, &stranger.file);
     assert!(!run.status.success());
     assert!(
         run.stdout
@@ -218,20 +198,9 @@ fn the_real_sops_decrypts_the_rendered_secret_with_each_identity() {
             .expect("a recipient of ours");
         let armored = tmp.path().join("enc.age");
         fs::write(&armored, &entry.enc).expect("write");
-        let out = Command::new(common::age())
-            .arg("-d")
-            .arg("-i")
-            .arg(&owner.file)
-            .arg(&armored)
-            .output()
-            .expect("run age");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(out.stdout.len(), 32);
-        data_keys.insert(out.stdout);
+        let data_key = common::age_decrypt(&owner.file, &armored);
+        assert_eq!(data_key.len(), 32);
+        data_keys.insert(data_key);
     }
     assert_eq!(data_keys.len(), 1, "both recipients get the same data key");
 }
@@ -239,7 +208,10 @@ fn the_real_sops_decrypts_the_rendered_secret_with_each_identity() {
 #[test]
 fn rerenders_change_exactly_what_changed() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let (a, b) = (keygen(tmp.path(), "a"), keygen(tmp.path(), "b"));
+    let (a, b) = (
+        common::age_keygen_key(tmp.path(), "a"),
+        common::age_keygen_key(tmp.path(), "b"),
+    );
     let base = gitops(&render(tmp.path(), "base", &spec(&[&a.recipient], 1)));
     assert!(base.len() > 10, "{} files", base.len());
 
@@ -342,19 +314,9 @@ type Tamper = Box<dyn Fn(&Path)>;
 #[test]
 fn verify_finds_each_way_a_gitops_tree_can_be_wrong() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let key = keygen(tmp.path(), "flux");
+    let key = common::age_keygen_key(tmp.path(), "flux");
     let good = render(tmp.path(), "r", &spec(&[&key.recipient], 1));
-    let verify = |out: &Path| {
-        common::kubeseed(
-            [
-                "verify".as_ref(),
-                out.as_os_str(),
-                "--age-identity".as_ref(),
-                key.file.as_os_str(),
-            ],
-            &[],
-        )
-    };
+    let verify = |out: &Path| verify_with(out, &key.file);
     let run = verify(&good);
     assert!(run.status.success(), "{}", run.stdout);
 

@@ -297,6 +297,44 @@ pub fn age_keygen() -> PathBuf {
     cached_tool("age", "AGE", "age-keygen")
 }
 
+/// An identity file made by the real `age-keygen`, and its recipient.
+pub struct AgeKey {
+    pub file: PathBuf,
+    pub recipient: String,
+}
+
+/// A fresh identity file `dir/NAME.agekey` from the real `age-keygen`, its recipient from
+/// `age-keygen -y`.
+pub fn age_keygen_key(dir: &Path, name: &str) -> AgeKey {
+    let file = dir.join(format!("{name}.agekey"));
+    run(Command::new(age_keygen()).arg("-o").arg(&file)).success("age-keygen");
+    let recipient = run(Command::new(age_keygen()).arg("-y").arg(&file))
+        .success("age-keygen -y")
+        .stdout
+        .trim()
+        .to_string();
+    AgeKey { file, recipient }
+}
+
+/// `age -d -i KEY_FILE ENCRYPTED` with the real `age` and an empty environment: the
+/// plaintext, or a failed test with age's message.
+pub fn age_decrypt(key_file: &Path, encrypted: &Path) -> Vec<u8> {
+    let out = Command::new(age())
+        .arg("-d")
+        .arg("-i")
+        .arg(key_file)
+        .arg(encrypted)
+        .env_clear()
+        .output()
+        .expect("run age");
+    assert!(
+        out.status.success(),
+        "age -d failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Where `scripts/test` unpacks Debian's `cloud-init` and `ignition` packages (installing them
 /// would change how the machine boots).
 pub const UNPACKED_CLOUD_INIT: &str = "/var/cache/kubeseed-test/cloud-init";
