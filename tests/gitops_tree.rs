@@ -382,3 +382,63 @@ fn verify_finds_each_way_a_gitops_tree_can_be_wrong() {
         );
     }
 }
+
+/// The public demo identities of `examples/gitops/` are named in a warning, one per
+/// recipient, beside the demo seed's; a recipient of one's own gets none.
+#[test]
+fn the_demo_identities_are_warned_about() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gitops/cluster.toml");
+    let out = tmp.path().join("demo");
+    let run = common::kubeseed(
+        [
+            "render".as_ref(),
+            example.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ],
+        &[],
+    );
+    assert!(run.status.success(), "{}", run.stderr);
+    for file in ["flux.agekey", "break-glass.agekey"] {
+        let warning = format!("is the public demo identity examples/gitops/{file}: anyone can");
+        assert_eq!(run.stderr.matches(&warning).count(), 1, "{}", run.stderr);
+    }
+    assert!(run.stderr.contains("public demo seed"), "{}", run.stderr);
+
+    // The control: the same spec with a recipient of one's own.
+    let own = common::age_keygen_key(tmp.path(), "own");
+    let toml = fs::read_to_string(&example)
+        .expect("read the example")
+        .replace(
+            "age1ksz7llu7f5dem3lec9858330f96zya7utw32nuz6gnvm43us3qkqk4kpku",
+            &own.recipient,
+        )
+        .replace(
+            "  \"age1px59kdk9cjc3x6rhjmqvss9uz2gpmhwk3aztvh8hgd9c22rpmplqdmlvhc\",  # break-glass.agekey\n",
+            "",
+        );
+    assert!(
+        !toml.contains("age1px59"),
+        "the example changed: update this test"
+    );
+    let spec = tmp.path().join("own.toml");
+    fs::write(&spec, toml).expect("write");
+    let run = common::kubeseed(
+        [
+            "render".as_ref(),
+            spec.as_os_str(),
+            "--seed".as_ref(),
+            example.with_file_name("seed").as_os_str(),
+            "--out".as_ref(),
+            tmp.path().join("own").as_os_str(),
+        ],
+        &[],
+    );
+    assert!(run.status.success(), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("public demo identity"),
+        "{}",
+        run.stderr
+    );
+}

@@ -112,6 +112,7 @@ fn render_in_memory<P: Send, T: Send, E: Into<Error> + Send>(
     for w in controlplane::warnings(&model)
         .into_iter()
         .chain(coredns::warnings(&model))
+        .chain(crate::gitops::tree::warnings(&model))
     {
         warn(&w);
     }

@@ -26,6 +26,38 @@ pub const KUSTOMIZATION: &str = "kustomization.yaml";
 /// The suffix of an encrypted Secret's file name, `<manifest name>.sops.yaml`.
 const SOPS_SUFFIX: &str = ".sops.yaml";
 
+/// The recipients of the public demo identities in `examples/gitops/` (`flux.agekey`,
+/// `break-glass.agekey`): their secret keys are in kubeseed's repository, so anyone can
+/// decrypt what is encrypted to them.
+pub const PUBLIC_DEMO_RECIPIENTS: [(&str, &str); 2] = [
+    (
+        "age1ksz7llu7f5dem3lec9858330f96zya7utw32nuz6gnvm43us3qkqk4kpku",
+        "examples/gitops/flux.agekey",
+    ),
+    (
+        "age1px59kdk9cjc3x6rhjmqvss9uz2gpmhwk3aztvh8hgd9c22rpmplqdmlvhc",
+        "examples/gitops/break-glass.agekey",
+    ),
+];
+
+/// One warning per recipient whose identity is a public demo one: the Secrets of `gitops/`
+/// are then readable by anyone, however private the seed.
+pub fn warnings(model: &Model) -> Vec<String> {
+    let recipients = model.gitops_recipients.iter().flatten();
+    recipients
+        .filter_map(|r| {
+            let (_, file) = PUBLIC_DEMO_RECIPIENTS
+                .iter()
+                .find(|(demo, _)| *demo == r.as_str())?;
+            Some(format!(
+                "gitops.age_recipients: {r} is the public demo identity {file}: anyone can \
+                 decrypt the Secrets of gitops/ encrypted to it; never commit them anywhere \
+                 (make your own with `age-keygen -o KEYFILE`)"
+            ))
+        })
+        .collect()
+}
+
 /// Why the tree cannot be built. Never carries a Secret's bytes.
 #[derive(Debug)]
 pub enum GitOpsError {
@@ -162,6 +194,19 @@ fn kustomization(resources: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gitops::age::Identity;
+
+    /// The list names exactly the identities shipped in `examples/gitops/`.
+    #[test]
+    fn the_demo_recipients_are_the_examples_identities() {
+        for (recipient, file) in PUBLIC_DEMO_RECIPIENTS {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+            let text = std::fs::read_to_string(&path).expect("the example identity file");
+            let identities = Identity::parse_file(&text).expect("an identity file");
+            assert_eq!(identities.len(), 1, "{file}");
+            assert_eq!(identities[0].recipient().as_str(), recipient, "{file}");
+        }
+    }
 
     #[test]
     fn only_a_secret_with_data_may_be_encrypted_in_place() {
