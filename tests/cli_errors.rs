@@ -497,7 +497,7 @@ const CASES: &[Case] = &[
             "  hint: give each recipient's public key, \"age1\" and 58 more characters, as `age-keygen` prints it (`age-keygen -y KEYFILE` prints it again)",
             "error: bad.toml:39: gitops.age_recipients[2]: not an age X25519 recipient: this is an age SECRET key (AGE-SECRET-KEY-1…), not shown here; give its public recipient instead (`age-keygen -y KEYFILE`), and treat the secret key as leaked if it was committed anywhere",
             "  hint: give each recipient's public key, \"age1\" and 58 more characters, as `age-keygen` prints it (`age-keygen -y KEYFILE` prints it again)",
-            "error: bad.toml:41: gitops.age_recipients[4]: age1ksz7llu7f5dem3lec9858330f96zya7utw32nuz6gnvm43us3qkqk4kpku is listed twice",
+            "error: bad.toml:41: gitops.age_recipients[4]: \"age1ksz7llu7f5dem3lec9858330f96zya7utw32nuz6gnvm43us3qkqk4kpku\" is listed twice",
             "  hint: remove the duplicate",
             "error: bad.toml:42: gitops.age_recipients[5]: not an age X25519 recipient: age1yubikey1… is a recipient of the age plugin age-plugin-yubikey, which is not supported; give an age X25519 recipient (age1…, as `age-keygen -y` prints)",
             "  hint: give each recipient's public key, \"age1\" and 58 more characters, as `age-keygen` prints it (`age-keygen -y KEYFILE` prints it again)",
@@ -509,8 +509,8 @@ const CASES: &[Case] = &[
         name: "gitops_with_no_recipients",
         spec: Spec::Edits(&[("[[node_pools]]\n", "[gitops]\nage_recipients = []\n\n[[node_pools]]\n")]),
         stderr: &[
-            "error: bad.toml:36: gitops.age_recipients: no age recipients listed: nobody could decrypt the Secrets",
-            "  hint: give each recipient's public key, \"age1\" and 58 more characters, as `age-keygen` prints it (`age-keygen -y KEYFILE` prints it again)",
+            "error: bad.toml:36: gitops.age_recipients: no age recipients listed",
+            "  hint: nobody could decrypt the Secrets: give each recipient's public key, \"age1\" and 58 more characters, as `age-keygen` prints it (`age-keygen -y KEYFILE` prints it again)",
         ],
         ..CASE
     },

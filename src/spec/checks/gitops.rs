@@ -4,7 +4,7 @@ use crate::gitops::age::Recipient;
 use crate::spec::raw::{RawGitOps, S};
 use crate::spec::GitOps;
 
-use super::Check;
+use super::{Check, NamedList};
 
 /// What an age recipient looks like, for the hints.
 const RECIPIENT_HINT: &str = "give each recipient's public key, \"age1\" and 58 more characters, as `age-keygen` prints it (`age-keygen -y KEYFILE` prints it again)";
@@ -27,45 +27,17 @@ impl Check<'_> {
             );
             return None;
         };
-        if list.get_ref().is_empty() {
-            self.err(
-                Some(list.span()),
-                "gitops.age_recipients",
-                "no age recipients listed: nobody could decrypt the Secrets".to_string(),
-                Some(RECIPIENT_HINT.to_string()),
-            );
-            return None;
-        }
-        let mut recipients: Vec<Recipient> = Vec::new();
-        let mut ok = true;
-        for (i, item) in list.into_inner().into_iter().enumerate() {
-            let key = format!("gitops.age_recipients[{i}]");
-            match Recipient::parse(item.get_ref()) {
-                Err(e) => {
-                    ok = false;
-                    self.err(
-                        Some(item.span()),
-                        &key,
-                        e.to_string(),
-                        Some(RECIPIENT_HINT.to_string()),
-                    );
-                }
-                Ok(r) if recipients.contains(&r) => {
-                    ok = false;
-                    self.err(
-                        Some(item.span()),
-                        &key,
-                        format!("{} is listed twice", r.as_str()),
-                        Some("remove the duplicate".to_string()),
-                    );
-                }
-                Ok(r) => recipients.push(r),
-            }
-        }
-        recipients.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-        ok.then_some(Some(GitOps {
-            age_recipients: recipients,
-        }))
+        let age_recipients = self.named_list(
+            list,
+            "gitops.age_recipients",
+            |s| Recipient::parse(s).map_err(|e| e.to_string()),
+            NamedList {
+                plural: "age recipients",
+                use_hint: RECIPIENT_HINT.to_string(),
+                empty_hint: format!("nobody could decrypt the Secrets: {RECIPIENT_HINT}"),
+            },
+        )?;
+        Some(Some(GitOps { age_recipients }))
     }
 }
 

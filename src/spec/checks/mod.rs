@@ -32,8 +32,7 @@ type Span = Range<usize>;
 struct NamedList {
     /// `no <plural> listed`.
     plural: &'static str,
-    /// `"x" is not <noun>`.
-    noun: &'static str,
+    /// The hint beside an item that does not parse.
     use_hint: String,
     empty_hint: String,
 }
@@ -371,14 +370,15 @@ impl<'a> Check<'a> {
         found
     }
 
-    /// A non-empty list of names from a fixed set (`formats`, `usages`): each item known
-    /// and listed once, each problem reported on its item; sorted, so that reordering the
-    /// list changes nothing.
-    fn named_list<T: Copy + Ord>(
+    /// A non-empty list of names (`formats`, `usages`, age recipients): each item parsed
+    /// (`parse` says what is wrong with one, never quoting what must not be shown) and
+    /// listed once, each problem reported on its item; sorted, so that reordering the list
+    /// changes nothing.
+    fn named_list<T: Ord>(
         &mut self,
         raw: S<Vec<S<String>>>,
         key: &str,
-        from_name: fn(&str) -> Option<T>,
+        parse: impl Fn(&str) -> Result<T, String>,
         words: NamedList,
     ) -> Option<Vec<T>> {
         if raw.get_ref().is_empty() {
@@ -394,17 +394,17 @@ impl<'a> Check<'a> {
         let mut ok = true;
         for (i, item) in raw.into_inner().into_iter().enumerate() {
             let item_key = format!("{key}[{i}]");
-            match from_name(item.get_ref()) {
-                None => {
+            match parse(item.get_ref()) {
+                Err(problem) => {
                     ok = false;
                     self.err(
                         Some(item.span()),
                         &item_key,
-                        format!("\"{}\" is not {}", item.get_ref(), words.noun),
+                        problem,
                         Some(words.use_hint.clone()),
                     );
                 }
-                Some(value) if values.contains(&value) => {
+                Ok(value) if values.contains(&value) => {
                     ok = false;
                     self.err(
                         Some(item.span()),
@@ -413,7 +413,7 @@ impl<'a> Check<'a> {
                         Some("remove the duplicate".to_string()),
                     );
                 }
-                Some(value) => values.push(value),
+                Ok(value) => values.push(value),
             }
         }
         values.sort();

@@ -350,10 +350,9 @@ impl Check<'_> {
         self.named_list(
             raw,
             &format!("{owner}.formats"),
-            Format::from_name,
+            |s| Format::from_name(s).ok_or_else(|| format!("\"{s}\" is not a bundle format")),
             NamedList {
                 plural: "formats",
-                noun: "a bundle format",
                 use_hint: format!("use some of {all}"),
                 empty_hint: format!(
                     "list at least one of {all}, or remove the key to render all of them"

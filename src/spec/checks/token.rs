@@ -127,10 +127,9 @@ impl Check<'_> {
         let usages = self.named_list(
             raw,
             key,
-            TokenUsage::from_name,
+            |s| TokenUsage::from_name(s).ok_or_else(|| format!("\"{s}\" is not a token usage")),
             NamedList {
                 plural: "usages",
-                noun: "a token usage",
                 use_hint: "use authentication, signing or both".to_string(),
                 empty_hint: "list authentication, signing or both (the default)".to_string(),
             },
